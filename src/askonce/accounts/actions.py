@@ -1,0 +1,114 @@
+"""Every write to organizations, people and tokens."""
+
+import hashlib
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from askonce.accounts.models import ApiToken, Organization, OrganizationDomain, Plan, User
+from askonce.core.errors import InvalidInput
+from askonce.core.events import record_event
+from askonce.core.text import clean_line
+
+TOKEN_PREFIX = "ao_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def do_create_organization(
+    *, name: str, plan: str = Plan.STANDARD, domains: list[str] | None = None
+) -> Organization:
+    if plan not in Plan.values:
+        raise InvalidInput(f"Unknown plan {plan!r}; choose one of: {', '.join(Plan.values)}.")
+    with transaction.atomic():
+        organization = Organization.objects.create(
+            name=clean_line(name, field="name", max_length=200), plan=plan
+        )
+        for domain in domains or []:
+            OrganizationDomain.objects.create(organization=organization, domain=domain.lower())
+        record_event(
+            verb="organization.created",
+            subject_type="organization",
+            subject_id=organization.pk,
+            organization_id=organization.pk,
+            data={"plan": plan, "domains": domains or []},
+        )
+    return organization
+
+
+def do_create_user(
+    *,
+    email: str,
+    password: str | None,
+    kind: str,
+    full_name: str = "",
+    organization: Organization | None = None,
+    time_zone: str = "UTC",
+    is_admin: bool = False,
+) -> User:
+    email = email.strip().lower()
+    if "@" not in email or any(ch in email for ch in " \r\n<>,;"):
+        raise InvalidInput(f"{email!r} is not an email address.")
+    if kind not in User.Kind.values:
+        raise InvalidInput(f"Unknown kind {kind!r}; choose one of: {', '.join(User.Kind.values)}.")
+    if kind == User.Kind.STAFF and organization is not None:
+        raise InvalidInput("Staff users do not belong to a customer organization.")
+    if User.objects.filter(email=email).exists():
+        raise InvalidInput(f"A user with the email {email} already exists.")
+    with transaction.atomic():
+        user = User.objects.create_user(
+            email,
+            password,
+            kind=kind,
+            full_name=full_name,
+            organization=organization,
+            time_zone=time_zone,
+            is_staff=is_admin,
+            is_superuser=is_admin,
+        )
+        record_event(
+            verb="user.created",
+            subject_type="user",
+            subject_id=user.pk,
+            organization_id=organization.pk if organization else None,
+            data={"kind": kind, "admin": is_admin},
+        )
+    return user
+
+
+def do_find_or_create_contact(*, email: str, full_name: str = "") -> User:
+    """The contact for an email address; new addresses join the organization owning the domain."""
+    email = email.strip().lower()
+    existing = User.objects.filter(email=email).select_related("organization").first()
+    if existing is not None:
+        return existing
+    domain = email.rpartition("@")[2]
+    owner = OrganizationDomain.objects.filter(domain=domain).select_related("organization").first()
+    return do_create_user(
+        email=email,
+        password=None,
+        kind=User.Kind.CONTACT,
+        full_name=full_name,
+        organization=owner.organization if owner else None,
+    )
+
+
+def do_create_api_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Create a token and return it with its secret, which is not stored and shown only once."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=secret[:10], key_hash=hash_token(secret)
+        )
+        record_event(verb="token.created", subject_type="user", subject_id=user.pk, note=name)
+    return token, secret
+
+
+def do_revoke_api_token(*, token: ApiToken) -> None:
+    with transaction.atomic():
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record_event(verb="token.revoked", subject_type="user", subject_id=token.user_id)

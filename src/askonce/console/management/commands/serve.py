@@ -1,0 +1,73 @@
+"""`askonce serve`: the web server (ASGI, uvicorn) and a background worker, in one command."""
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import uvicorn
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+
+class Command(BaseCommand):
+    help = "Serve AskOnce over HTTP and run the background worker beside it."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default=os.environ.get("ASKONCE_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("ASKONCE_PORT", "8000")))
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("ASKONCE_WEB_WORKERS", "1")),
+            help="Web server processes (default: ASKONCE_WEB_WORKERS or 1).",
+        )
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not start a background worker (run `askonce worker` elsewhere).",
+        )
+
+    def handle(
+        self, *args: Any, host: str, port: int, workers: int, no_worker: bool, **options: Any
+    ) -> None:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        connection.close()
+        if pending:
+            self.stderr.write(
+                f"{len(pending)} database migration(s) are not applied; run `askonce migrate` first."
+            )
+            sys.exit(2)
+        worker = None
+        if not no_worker:
+            worker = subprocess.Popen([sys.executable, "-m", "askonce.cli", "worker"])
+        url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+        database = settings.DATABASES["default"]
+        self.stdout.write(
+            self.style.SUCCESS(f"AskOnce is running at {url}")
+            + f"\n  agent console: {url}console/   customer portal: {url}portal/"
+            + f"\n  API: {url}api/v1/docs   database: {database['ENGINE'].rsplit('.', 1)[-1]}"
+            + f" {database['NAME']}\n  Press Ctrl+C to stop."
+        )
+        self.stdout.flush()
+        try:
+            uvicorn.run(
+                "askonce.config.asgi:application",
+                host=host,
+                port=port,
+                workers=workers,
+                lifespan="off",
+                log_level=os.environ.get("ASKONCE_SERVER_LOG_LEVEL", "warning"),
+                access_log=False,
+                server_header=False,
+            )
+        finally:
+            if worker is not None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()

@@ -1,0 +1,27 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from askonce.console import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="console/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("console/", views.agent_queue, name="agent-queue"),
+    path("console/teams/<slug:slug>/", views.team_queue, name="team-queue"),
+    path("console/tickets/<int:ticket_id>/", views.agent_ticket, name="agent-ticket"),
+    path(
+        "console/tickets/<int:ticket_id>/<str:action>/",
+        views.agent_ticket_action,
+        name="agent-ticket-action",
+    ),
+    path("portal/", views.portal_home, name="portal"),
+    path("portal/new/", views.portal_new_ticket, name="portal-new"),
+    path("portal/tickets/<int:ticket_id>/", views.portal_ticket, name="portal-ticket"),
+]

@@ -1,0 +1,251 @@
+"""Pages for agents (console), team members (team queue) and customers (portal).
+
+Views stay thin: parse the form, call one query or action, render or redirect. Domain errors
+become a message on the page the person came from; nothing is half-applied.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from askonce.core.errors import DomainError, NotFound
+from askonce.teams.models import Team
+from askonce.teams.queries import all_teams, is_agent, team_by_slug, team_ids_of
+from askonce.tickets import actions, queries
+from askonce.tickets.models import DocumentationDecision, Priority
+
+View = Callable[..., HttpResponse]
+
+
+def staff_required(view: View) -> View:
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_staff_member:  # type: ignore[union-attr]
+            return redirect("portal")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def contact_required(view: View) -> View:
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_contact:  # type: ignore[union-attr]
+            return redirect("home")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _lookup(request: HttpRequest, ticket_id: int) -> Any:
+    try:
+        return queries.access_ticket(request.user, ticket_id)  # type: ignore[arg-type]
+    except NotFound as error:
+        raise Http404(error.message) from error
+
+
+def _page(items: Any, number: str | None, *, size: int) -> dict[str, Any]:
+    """One page of a queue without counting every row (the counts come from queue_counts)."""
+    try:
+        current = max(1, int(number or 1))
+    except ValueError:
+        current = 1
+    rows = list(items[(current - 1) * size : current * size + 1])
+    return {
+        "items": rows[:size],
+        "number": current,
+        "has_previous": current > 1,
+        "has_next": len(rows) > size,
+    }
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.is_contact:  # type: ignore[union-attr]
+        return redirect("portal")
+    if is_agent(user):  # type: ignore[arg-type]
+        return redirect("agent-queue")
+    team = Team.objects.filter(pk__in=team_ids_of(user)).first()  # type: ignore[arg-type]
+    if team is not None:
+        return redirect("team-queue", slug=team.slug)
+    return redirect("agent-queue")
+
+
+@staff_required
+def agent_queue(request: HttpRequest) -> HttpResponse:
+    queue = request.GET.get("queue", "unclaimed")
+    if queue not in queries.QUEUES:
+        raise Http404(f"Unknown queue {queue!r}")
+    tickets = queries.queue_tickets(request.user, queue)  # type: ignore[arg-type]
+    page = _page(tickets, request.GET.get("page"), size=50)
+    counts = queries.queue_counts(request.user)  # type: ignore[arg-type]
+    return render(
+        request,
+        "console/queue.html",
+        {
+            "queue": queue,
+            "queue_title": queries.QUEUES[queue],
+            "queues": [(key, title, counts[key]) for key, title in queries.QUEUES.items()],
+            "page": page,
+        },
+    )
+
+
+@staff_required
+def team_queue(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        team = team_by_slug(slug)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    tickets = list(queries.team_queue(team)[:200])
+    return render(
+        request,
+        "console/team_queue.html",
+        {"team": team, "tickets": tickets, "misses": queries.response_misses_by_team()},
+    )
+
+
+@staff_required
+def agent_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _lookup(request, ticket_id)
+    user = request.user
+    return render(
+        request,
+        "console/ticket.html",
+        {
+            "ticket": ticket,
+            "thread": queries.ticket_messages(user, ticket),  # type: ignore[arg-type]
+            "events": queries.ticket_events(user, ticket),  # type: ignore[arg-type]
+            "allowed": queries.actions_for(user, ticket),  # type: ignore[arg-type]
+            "may_post_internal": queries.may_post_internal(user, ticket),  # type: ignore[arg-type]
+            "may_post_public": is_agent(user),  # type: ignore[arg-type]
+            "teams": [team for team in all_teams() if team.slug != "support"],
+            "decisions": DocumentationDecision.choices,
+            "due_soon": queries.is_due_soon(ticket),
+        },
+    )
+
+
+@staff_required
+@require_POST
+def agent_ticket_action(request: HttpRequest, ticket_id: int, action: str) -> HttpResponse:
+    ticket = _lookup(request, ticket_id)
+    user = request.user
+    form = request.POST
+    done = {
+        "claim": "Claimed: the ticket is yours.",
+        "assign": "Handed to the team; you stay the owner.",
+        "take-back": "Taken back.",
+        "pending": "Waiting for the customer.",
+        "solve": "Solved.",
+        "reopen": "Reopened.",
+        "close": "Closed.",
+        "reply": "Reply sent to the customer.",
+        "note": "Internal note added.",
+    }
+    if action not in done:
+        raise Http404(f"Unknown action {action!r}")
+    try:
+        if action == "claim":
+            actions.do_claim_ticket(ticket=ticket, actor=user)
+        elif action == "assign":
+            actions.do_assign_to_team(
+                ticket=ticket,
+                team=team_by_slug(form.get("team", "")),
+                actor=user,
+                note=form.get("note", ""),
+            )
+        elif action == "take-back":
+            actions.do_take_back(ticket=ticket, actor=user)
+        elif action == "pending":
+            actions.do_set_pending(ticket=ticket, actor=user)
+        elif action == "solve":
+            actions.do_solve_ticket(
+                ticket=ticket,
+                actor=user,
+                resolution=form.get("resolution", ""),
+                decision=form.get("decision", ""),
+                article=form.get("article", ""),
+                reason=form.get("reason", ""),
+            )
+        elif action == "reopen":
+            actions.do_reopen_ticket(ticket=ticket, actor=user)
+        elif action == "close":
+            actions.do_close_ticket(ticket=ticket, actor=user)
+        else:
+            actions.do_post_message(
+                ticket=ticket,
+                author=user,
+                body=form.get("body", ""),
+                visibility="public" if action == "reply" else "internal",
+            )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done[action])
+    return HttpResponseRedirect(reverse("agent-ticket", args=[ticket.pk]))
+
+
+@contact_required
+def portal_home(request: HttpRequest) -> HttpResponse:
+    tickets = queries.filter_tickets(request.user)  # type: ignore[arg-type]
+    page = Paginator(tickets, 25).get_page(request.GET.get("page"))
+    return render(request, "portal/home.html", {"page": page})
+
+
+@contact_required
+def portal_new_ticket(request: HttpRequest) -> HttpResponse:
+    values = {"subject": "", "body": "", "priority": "normal"}
+    if request.method == "POST":
+        values = {key: request.POST.get(key, "") for key in values}
+        try:
+            ticket = actions.do_create_ticket(
+                subject=values["subject"],
+                body=values["body"],
+                requester=request.user,  # type: ignore[arg-type]
+                actor=request.user,  # type: ignore[arg-type]
+                priority=values["priority"] or "normal",
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Ticket #{ticket.pk} opened. We will reply by email.")
+            return redirect("portal-ticket", ticket_id=ticket.pk)
+    return render(
+        request,
+        "portal/new.html",
+        {"values": values, "priorities": [p for p in Priority.choices if p[0] != "urgent"]},
+    )
+
+
+@contact_required
+def portal_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _lookup(request, ticket_id)
+    if request.method == "POST":
+        try:
+            actions.do_post_message(
+                ticket=ticket,
+                author=request.user,
+                body=request.POST.get("body", ""),  # type: ignore[arg-type]
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Reply sent.")
+        return redirect("portal-ticket", ticket_id=ticket.pk)
+    return render(
+        request,
+        "portal/ticket.html",
+        {"ticket": ticket, "thread": queries.ticket_messages(request.user, ticket)},  # type: ignore[arg-type]
+    )

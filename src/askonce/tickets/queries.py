@@ -1,0 +1,192 @@
+"""Reads of tickets, always scoped to what the caller may see."""
+
+from datetime import timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from askonce.accounts.models import User
+from askonce.core.errors import Forbidden, NotFound
+from askonce.core.models import Event
+from askonce.teams.models import Team
+from askonce.teams.queries import is_agent, team_ids_of
+from askonce.tickets.models import Message, Status, Ticket, Visibility
+from askonce.tickets.transitions import allowed_actions
+
+ACTIVE_STATUSES = [
+    Status.NEW,
+    Status.OPEN,
+    Status.WITH_TEAM,
+    Status.RETURNED,
+    Status.PENDING_CUSTOMER,
+]
+DUE_SOON = timedelta(minutes=30)
+
+
+def visible_tickets(user: User) -> QuerySet[Ticket]:
+    """Staff see every ticket; a contact sees its organization's (or, without one, its own)."""
+    tickets = Ticket.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return tickets.none()
+    if user.is_staff_member:
+        return tickets
+    if user.organization_id is None:
+        return tickets.filter(requester=user)
+    return tickets.filter(organization_id=user.organization_id)
+
+
+def access_ticket(user: User, ticket_id: int) -> Ticket:
+    """The ticket if the user may see it; otherwise NotFound (never reveal that it exists)."""
+    ticket = (
+        visible_tickets(user)
+        .select_related("requester", "owner", "team", "organization")
+        .filter(pk=ticket_id)
+        .first()
+    )
+    if ticket is None:
+        raise NotFound(f"Ticket #{ticket_id} not found.")
+    return ticket
+
+
+def ticket_messages(user: User, ticket: Ticket) -> list[Message]:
+    messages = ticket.messages.select_related("author").order_by("id")
+    if not user.is_staff_member:
+        messages = messages.filter(visibility=Visibility.PUBLIC)
+    return list(messages)
+
+
+def ticket_events(user: User, ticket: Ticket) -> list[Event]:
+    if not user.is_staff_member:
+        raise Forbidden("The audit trail is visible to staff only.")
+    return list(
+        Event.objects.filter(subject_type="ticket", subject_id=ticket.pk)
+        .select_related("actor")
+        .order_by("id")
+    )
+
+
+def filter_tickets(
+    user: User,
+    *,
+    status: str | None = None,
+    team: str | None = None,
+    owner: str | None = None,
+) -> QuerySet[Ticket]:
+    tickets = visible_tickets(user).select_related("requester", "owner", "team")
+    if status:
+        tickets = tickets.filter(status__in=status.split(","))
+    if team:
+        tickets = tickets.filter(team__slug=team)
+    if owner:
+        if owner == "me":
+            tickets = tickets.filter(owner=user)
+        elif owner == "none":
+            tickets = tickets.filter(owner__isnull=True)
+        else:
+            tickets = tickets.filter(owner__email=owner.lower())
+    return tickets.order_by("-id")
+
+
+# The agent console's queues: name -> (title, how to filter for this user).
+QUEUES = {
+    "unclaimed": "Unclaimed",
+    "mine": "Mine",
+    "returned": "Returned to me",
+    "with_team": "With a team",
+    "overdue": "Overdue",
+    "pending": "Pending customer",
+    "all_open": "All open",
+    "solved": "Recently solved",
+}
+
+
+def queue_tickets(user: User, queue: str) -> QuerySet[Ticket]:
+    tickets = Ticket.objects.select_related("requester", "owner", "team", "organization")
+    now = timezone.now()
+    if queue == "unclaimed":
+        return tickets.filter(status=Status.NEW).order_by("id")
+    if queue == "mine":
+        return tickets.filter(
+            owner=user, status__in=[Status.OPEN, Status.RETURNED, Status.WITH_TEAM]
+        ).order_by("-updated_at")
+    if queue == "returned":
+        return tickets.filter(owner=user, status=Status.RETURNED).order_by("updated_at")
+    if queue == "with_team":
+        return tickets.filter(status=Status.WITH_TEAM).order_by("response_due_at")
+    if queue == "overdue":
+        return tickets.filter(status=Status.WITH_TEAM, response_due_at__lt=now).order_by(
+            "response_due_at"
+        )
+    if queue == "pending":
+        return tickets.filter(status=Status.PENDING_CUSTOMER).order_by("-updated_at")
+    if queue == "all_open":
+        return tickets.filter(status__in=ACTIVE_STATUSES).order_by("-id")
+    if queue == "solved":
+        return tickets.filter(status=Status.SOLVED).order_by("-solved_at")
+    raise NotFound(f"Unknown queue {queue!r}. Queues: {', '.join(QUEUES)}.")
+
+
+def queue_counts(user: User) -> dict[str, int]:
+    """Counts for every queue in two indexed queries (status counts, and mine)."""
+    now = timezone.now()
+    by_status = dict(
+        Ticket.objects.filter(status__in=[*ACTIVE_STATUSES, Status.SOLVED])
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    mine = Ticket.objects.filter(
+        owner=user, status__in=[Status.OPEN, Status.RETURNED, Status.WITH_TEAM]
+    ).aggregate(
+        mine=Count("id"),
+        returned=Count("id", filter=Q(status=Status.RETURNED)),
+    )
+    overdue = Ticket.objects.filter(status=Status.WITH_TEAM, response_due_at__lt=now).count()
+    return {
+        "unclaimed": by_status.get(Status.NEW, 0),
+        "mine": mine["mine"],
+        "returned": mine["returned"],
+        "with_team": by_status.get(Status.WITH_TEAM, 0),
+        "overdue": overdue,
+        "pending": by_status.get(Status.PENDING_CUSTOMER, 0),
+        "all_open": sum(by_status.get(status, 0) for status in ACTIVE_STATUSES),
+        "solved": by_status.get(Status.SOLVED, 0),
+    }
+
+
+def team_queue(team: Team) -> QuerySet[Ticket]:
+    return (
+        Ticket.objects.select_related("requester", "owner", "team", "organization")
+        .filter(team=team, status__in=[Status.WITH_TEAM, Status.RETURNED])
+        .order_by("response_due_at", "id")
+    )
+
+
+def actions_for(user: User, ticket: Ticket) -> list[str]:
+    """What this user may do to this ticket now (drives the buttons on the ticket page)."""
+    if not is_agent(user):
+        return []
+    return allowed_actions(ticket.status)
+
+
+def may_post_internal(user: User, ticket: Ticket) -> bool:
+    if is_agent(user):
+        return True
+    return (
+        user.is_staff_member
+        and ticket.team_id is not None
+        and ticket.team_id in team_ids_of(user)
+        and ticket.status in (Status.WITH_TEAM, Status.RETURNED)
+    )
+
+
+def response_misses_by_team() -> dict[str, int]:
+    return dict(
+        Team.objects.annotate(n=Count("response_misses")).values_list("slug", "n").order_by("slug")
+    )
+
+
+def is_due_soon(ticket: Ticket) -> bool:
+    if ticket.status != Status.WITH_TEAM or ticket.response_due_at is None:
+        return False
+    return ticket.response_due_at - timezone.now() < DUE_SOON

@@ -1,0 +1,45 @@
+"""The ticket state machine of DESIGN §2, as one table.
+
+Each action names the states it may start from and the state it leads to. Team posts and
+customer replies move tickets too; they are listed so error messages and pages stay truthful.
+"""
+
+from askonce.core.errors import InvalidTransition
+from askonce.tickets.models import Status
+
+# action -> (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "claim": (frozenset({Status.NEW}), Status.OPEN),
+    "assign": (frozenset({Status.OPEN}), Status.WITH_TEAM),
+    "team-respond": (frozenset({Status.WITH_TEAM}), Status.RETURNED),
+    "take-back": (frozenset({Status.WITH_TEAM, Status.RETURNED}), Status.OPEN),
+    "pending": (frozenset({Status.OPEN}), Status.PENDING_CUSTOMER),
+    "customer-reply": (frozenset({Status.PENDING_CUSTOMER, Status.SOLVED}), Status.OPEN),
+    "solve": (frozenset({Status.OPEN, Status.PENDING_CUSTOMER}), Status.SOLVED),
+    "reopen": (frozenset({Status.SOLVED}), Status.OPEN),
+    "close": (frozenset({Status.SOLVED}), Status.CLOSED),
+}
+
+# What an agent can ask for by name (the others happen as a side effect of posting).
+AGENT_ACTIONS = ["claim", "assign", "take-back", "pending", "solve", "reopen", "close"]
+
+
+def allowed_actions(status: str) -> list[str]:
+    return [name for name in AGENT_ACTIONS if status in TRANSITIONS[name][0]]
+
+
+def can(action: str, status: str) -> bool:
+    return status in TRANSITIONS[action][0]
+
+
+def check_transition(action: str, status: str, *, ticket_id: int) -> str:
+    """Return the state `action` leads to from `status`, or raise InvalidTransition."""
+    sources, target = TRANSITIONS[action]
+    if status not in sources:
+        raise InvalidTransition(
+            action=action.replace("-", " "),
+            current=status,
+            allowed=allowed_actions(status),
+            subject=f"ticket #{ticket_id}",
+        )
+    return target
