@@ -6,7 +6,7 @@ become a message on the page the person came from; nothing is half-applied.
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from askonce.accounts.models import User
 from askonce.core.errors import DomainError, NotFound
 from askonce.teams.models import Team
 from askonce.teams.queries import all_teams, is_agent, team_by_slug, team_ids_of
@@ -25,11 +26,16 @@ from askonce.tickets.models import DocumentationDecision, Priority
 View = Callable[..., HttpResponse]
 
 
+def _me(request: HttpRequest) -> User:
+    """The signed-in user; every view below is behind login_required."""
+    return cast(User, request.user)
+
+
 def staff_required(view: View) -> View:
     @wraps(view)
     @login_required
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_staff_member:  # type: ignore[union-attr]
+        if not _me(request).is_staff_member:
             return redirect("portal")
         return view(request, *args, **kwargs)
 
@@ -40,7 +46,7 @@ def contact_required(view: View) -> View:
     @wraps(view)
     @login_required
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_contact:  # type: ignore[union-attr]
+        if not _me(request).is_contact:
             return redirect("home")
         return view(request, *args, **kwargs)
 
@@ -49,7 +55,7 @@ def contact_required(view: View) -> View:
 
 def _lookup(request: HttpRequest, ticket_id: int) -> Any:
     try:
-        return queries.access_ticket(request.user, ticket_id)  # type: ignore[arg-type]
+        return queries.access_ticket(_me(request), ticket_id)
     except NotFound as error:
         raise Http404(error.message) from error
 
@@ -71,12 +77,12 @@ def _page(items: Any, number: str | None, *, size: int) -> dict[str, Any]:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    if user.is_contact:  # type: ignore[union-attr]
+    user = _me(request)
+    if user.is_contact:
         return redirect("portal")
-    if is_agent(user):  # type: ignore[arg-type]
+    if is_agent(user):
         return redirect("agent-queue")
-    team = Team.objects.filter(pk__in=team_ids_of(user)).first()  # type: ignore[arg-type]
+    team = Team.objects.filter(pk__in=team_ids_of(user)).first()
     if team is not None:
         return redirect("team-queue", slug=team.slug)
     return redirect("agent-queue")
@@ -87,9 +93,9 @@ def agent_queue(request: HttpRequest) -> HttpResponse:
     queue = request.GET.get("queue", "unclaimed")
     if queue not in queries.QUEUES:
         raise Http404(f"Unknown queue {queue!r}")
-    tickets = queries.queue_tickets(request.user, queue)  # type: ignore[arg-type]
+    tickets = queries.queue_tickets(_me(request), queue)
     page = _page(tickets, request.GET.get("page"), size=50)
-    counts = queries.queue_counts(request.user)  # type: ignore[arg-type]
+    counts = queries.queue_counts(_me(request))
     return render(
         request,
         "console/queue.html",
@@ -119,17 +125,17 @@ def team_queue(request: HttpRequest, slug: str) -> HttpResponse:
 @staff_required
 def agent_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _lookup(request, ticket_id)
-    user = request.user
+    user = _me(request)
     return render(
         request,
         "console/ticket.html",
         {
             "ticket": ticket,
-            "thread": queries.ticket_messages(user, ticket),  # type: ignore[arg-type]
-            "events": queries.ticket_events(user, ticket),  # type: ignore[arg-type]
-            "allowed": queries.actions_for(user, ticket),  # type: ignore[arg-type]
-            "may_post_internal": queries.may_post_internal(user, ticket),  # type: ignore[arg-type]
-            "may_post_public": is_agent(user),  # type: ignore[arg-type]
+            "thread": queries.ticket_messages(user, ticket),
+            "events": queries.ticket_events(user, ticket),
+            "allowed": queries.actions_for(user, ticket),
+            "may_post_internal": queries.may_post_internal(user, ticket),
+            "may_post_public": is_agent(user),
             "teams": [team for team in all_teams() if team.slug != "support"],
             "decisions": DocumentationDecision.choices,
             "due_soon": queries.is_due_soon(ticket),
@@ -141,7 +147,7 @@ def agent_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_POST
 def agent_ticket_action(request: HttpRequest, ticket_id: int, action: str) -> HttpResponse:
     ticket = _lookup(request, ticket_id)
-    user = request.user
+    user = _me(request)
     form = request.POST
     done = {
         "claim": "Claimed: the ticket is yours.",
@@ -199,7 +205,7 @@ def agent_ticket_action(request: HttpRequest, ticket_id: int, action: str) -> Ht
 
 @contact_required
 def portal_home(request: HttpRequest) -> HttpResponse:
-    tickets = queries.filter_tickets(request.user)  # type: ignore[arg-type]
+    tickets = queries.filter_tickets(_me(request))
     page = Paginator(tickets, 25).get_page(request.GET.get("page"))
     return render(request, "portal/home.html", {"page": page})
 
@@ -213,8 +219,8 @@ def portal_new_ticket(request: HttpRequest) -> HttpResponse:
             ticket = actions.do_create_ticket(
                 subject=values["subject"],
                 body=values["body"],
-                requester=request.user,  # type: ignore[arg-type]
-                actor=request.user,  # type: ignore[arg-type]
+                requester=_me(request),
+                actor=_me(request),
                 priority=values["priority"] or "normal",
             )
         except DomainError as error:
@@ -236,8 +242,8 @@ def portal_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
         try:
             actions.do_post_message(
                 ticket=ticket,
-                author=request.user,
-                body=request.POST.get("body", ""),  # type: ignore[arg-type]
+                author=_me(request),
+                body=request.POST.get("body", ""),
             )
         except DomainError as error:
             messages.error(request, error.message)
@@ -247,5 +253,5 @@ def portal_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return render(
         request,
         "portal/ticket.html",
-        {"ticket": ticket, "thread": queries.ticket_messages(request.user, ticket)},  # type: ignore[arg-type]
+        {"ticket": ticket, "thread": queries.ticket_messages(_me(request), ticket)},
     )

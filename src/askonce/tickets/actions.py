@@ -208,7 +208,7 @@ def _check_may_post(ticket: Ticket, author: User, visibility: str) -> None:
     if ticket.team_id is not None and ticket.team_id in team_ids_of(author):
         if ticket.status in (Status.WITH_TEAM, Status.RETURNED):
             return
-    team_name = ticket.team.name if ticket.team_id else "no team"
+    team_name = ticket.team.name if ticket.team else "no team"
     raise Forbidden(
         f"Ticket #{ticket.pk} is assigned to {team_name}; only support and that team may post on it."
     )
@@ -257,7 +257,7 @@ def do_post_message(
                 ticket.solved_at = None
                 fields += ["status", "solved_at"]
                 _record(ticket, "ticket.reopened", author, from_state=previous, to_state="open")
-            if ticket.owner_id:
+            if ticket.owner is not None:
                 do_queue_email(
                     recipients=[ticket.owner.email],
                     subject=f"[#{ticket.pk}] Customer replied: {ticket.subject}",
@@ -266,9 +266,10 @@ def do_post_message(
                 )
         elif (
             ticket.status == Status.WITH_TEAM
-            and ticket.team_id is not None
-            and ticket.team_id in team_ids_of(author)
+            and ticket.team is not None
+            and ticket.team.pk in team_ids_of(author)
         ):
+            team = ticket.team
             # The accountable team answered: the ticket goes back to its owner.
             ticket.status = check_transition("team-respond", ticket.status, ticket_id=ticket.pk)
             ticket.response_due_at = None
@@ -280,18 +281,18 @@ def do_post_message(
                 from_state=Status.WITH_TEAM,
                 to_state=Status.RETURNED,
                 data={
-                    "team": ticket.team.slug if ticket.team else "",
+                    "team": team.slug,
                     "minutes": round((now - ticket.assigned_at).total_seconds() / 60, 1)
                     if ticket.assigned_at
                     else None,
                 },
             )
-            if ticket.owner_id:
+            if ticket.owner is not None:
                 do_queue_email(
                     recipients=[ticket.owner.email],
-                    subject=f"[#{ticket.pk}] Returned by {ticket.team.name}: {ticket.subject}",
+                    subject=f"[#{ticket.pk}] Returned by {team.name}: {ticket.subject}",
                     body=(
-                        f"{author.display_name} ({ticket.team.name}) posted on ticket "
+                        f"{author.display_name} ({team.name}) posted on ticket "
                         f"#{ticket.pk}; it is back with you.\n\n{body}\n\n"
                         f"{ticket_url(ticket, for_contact=False)}\n"
                     ),

@@ -154,7 +154,7 @@ def ticket_events(request: HttpRequest, ticket_id: int) -> list:
 
 
 @router.get("/tickets/{ticket_id}/suggestions", response=SuggestionsOut)
-def ticket_suggestions(request: HttpRequest, ticket_id: int) -> Ticket:
+def ticket_suggestions(request: HttpRequest, ticket_id: int) -> dict[str, list]:
     # The question index (ask-once issue) fills these; until then there is nothing to suggest.
     queries.access_ticket(_user(request), ticket_id)
     return {"articles": [], "similar": []}

@@ -91,15 +91,15 @@ class TicketOut(Schema):
 
     @staticmethod
     def resolve_organization(obj: Ticket) -> str | None:
-        return obj.organization.name if obj.organization_id else None
+        return obj.organization.name if obj.organization else None
 
     @staticmethod
     def resolve_owner(obj: Ticket) -> str | None:
-        return obj.owner.email if obj.owner_id else None
+        return obj.owner.email if obj.owner else None
 
     @staticmethod
     def resolve_team(obj: Ticket) -> str | None:
-        return obj.team.slug if obj.team_id else None
+        return obj.team.slug if obj.team else None
 
     @staticmethod
     def resolve_documentation(obj: Ticket) -> dict[str, str | None]:

@@ -1,6 +1,7 @@
 """`askonce serve`: the web server (ASGI, uvicorn) and a background worker, in one command."""
 
 import os
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -10,6 +11,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 class Command(BaseCommand):
@@ -43,7 +48,12 @@ class Command(BaseCommand):
             sys.exit(2)
         worker = None
         if not no_worker:
-            worker = subprocess.Popen([sys.executable, "-m", "askonce.cli", "worker"])
+            worker = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+                [sys.executable, "-m", "askonce.cli", "worker", "--parent-pid", str(os.getpid())]
+            )
+        # uvicorn shuts down gracefully on SIGTERM and then re-raises it; turning it into
+        # SystemExit lets the `finally` below stop the worker instead of orphaning it.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
         database = settings.DATABASES["default"]
         self.stdout.write(

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.tasks import task_backends
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Worker
@@ -34,8 +34,16 @@ class Command(BaseCommand):
             default=settings.WORKER_INTERVAL_SECONDS,
             help="Seconds to sleep when there is nothing to do (default: %(default)s).",
         )
+        parser.add_argument(
+            "--parent-pid",
+            type=int,
+            default=None,
+            help="Exit when this process is gone (`askonce serve` passes its own).",
+        )
 
-    def handle(self, *args: Any, once: bool, interval: float, **options: Any) -> None:
+    def handle(
+        self, *args: Any, once: bool, interval: float, parent_pid: int | None, **options: Any
+    ) -> None:
         self.running = True
         if not once:
             signal.signal(signal.SIGTERM, self._stop)
@@ -60,9 +68,14 @@ class Command(BaseCommand):
                     worker_id=worker_id,
                     excluded_queue_names=[],
                 ).run()
-            close_old_connections()
+            if not connection.in_atomic_block:
+                # Drop connections the database closed, as Django does between requests.
+                close_old_connections()
             self.busy = False
             if once or not self.running:
+                return
+            if parent_pid is not None and os.getppid() != parent_pid:
+                logger.warning("askonce serve (pid %d) is gone; worker exiting", parent_pid)
                 return
             time.sleep(interval)
 
