@@ -103,14 +103,16 @@ def make_organization(db: None) -> Callable[..., Organization]:
 
 @pytest.fixture
 def make_contact(db: None, make_organization: Callable[..., Organization]) -> Callable[..., User]:
-    def make(organization: Organization | None = None, *, email: str | None = None) -> User:
+    def make(
+        organization: Organization | None = None, *, email: str | None = None, name: str = ""
+    ) -> User:
         organization = organization or make_organization()
         domain = organization.domains.first().domain  # type: ignore[union-attr]
         return do_create_user(
             email=email or f"contact{next(_numbers)}@{domain}",
             password="pw-contact-123",
             kind=User.Kind.CONTACT,
-            full_name="Casey Contact",
+            full_name=name or "Casey Contact",
             organization=organization,
         )
 
@@ -119,12 +121,12 @@ def make_contact(db: None, make_organization: Callable[..., Organization]) -> Ca
 
 @pytest.fixture
 def make_staff(db: None, make_team: Callable[..., Team]) -> Callable[..., User]:
-    def make(team: str = "support", *, email: str | None = None) -> User:
+    def make(team: str = "support", *, email: str | None = None, name: str = "") -> User:
         user = do_create_user(
             email=email or f"staff{next(_numbers)}@example.com",
             password="pw-staff-123",
             kind=User.Kind.STAFF,
-            full_name=f"Staff of {team}",
+            full_name=name or f"Staff of {team}",
         )
         do_add_member(team=make_team(team), user=user)
         return user

@@ -93,6 +93,7 @@ QUEUES = {
     "mine": "Mine",
     "returned": "Returned to me",
     "with_team": "With a team",
+    "due_soon": "Team answer due soon",
     "overdue": "Overdue",
     "pending": "Pending customer",
     "all_open": "All open",
@@ -113,6 +114,10 @@ def queue_tickets(user: User, queue: str) -> QuerySet[Ticket]:
         return tickets.filter(owner=user, status=Status.RETURNED).order_by("updated_at")
     if queue == "with_team":
         return tickets.filter(status=Status.WITH_TEAM).order_by("response_due_at")
+    if queue == "due_soon":
+        return tickets.filter(
+            status=Status.WITH_TEAM, response_due_at__gte=now, response_due_at__lt=now + DUE_SOON
+        ).order_by("response_due_at")
     if queue == "overdue":
         return tickets.filter(status=Status.WITH_TEAM, response_due_at__lt=now).order_by(
             "response_due_at"
@@ -141,13 +146,19 @@ def queue_counts(user: User) -> dict[str, int]:
         mine=Count("id"),
         returned=Count("id", filter=Q(status=Status.RETURNED)),
     )
-    overdue = Ticket.objects.filter(status=Status.WITH_TEAM, response_due_at__lt=now).count()
+    deadlines = Ticket.objects.filter(
+        status=Status.WITH_TEAM, response_due_at__lt=now + DUE_SOON
+    ).aggregate(
+        overdue=Count("id", filter=Q(response_due_at__lt=now)),
+        due_soon=Count("id", filter=Q(response_due_at__gte=now)),
+    )
     return {
         "unclaimed": by_status.get(Status.NEW, 0),
         "mine": mine["mine"],
         "returned": mine["returned"],
         "with_team": by_status.get(Status.WITH_TEAM, 0),
-        "overdue": overdue,
+        "due_soon": deadlines["due_soon"],
+        "overdue": deadlines["overdue"],
         "pending": by_status.get(Status.PENDING_CUSTOMER, 0),
         "all_open": sum(by_status.get(status, 0) for status in ACTIVE_STATUSES),
         "solved": by_status.get(Status.SOLVED, 0),

@@ -17,12 +17,13 @@ HOSTILE = (
 
 
 @pytest.fixture
-def people(make_organization, make_contact, make_staff):
+def people(make_organization, make_contact, make_staff, make_team):
+    make_team("ops", name="Operations", minutes=120)
     acme = make_organization("Acme Streaming", plan="premium", domain="acme.example")
     return {
-        "alice": make_contact(acme, email="alice@acme.example"),
-        "sam": make_staff("support", email="sam@example.com"),
-        "omar": make_staff("ops", email="omar@example.com"),
+        "alice": make_contact(acme, email="alice@acme.example", name="Alice Archer"),
+        "sam": make_staff("support", email="sam@example.com", name="Sam Rivera"),
+        "omar": make_staff("ops", email="omar@example.com", name="Omar Haddad"),
     }
 
 
@@ -52,7 +53,7 @@ def test_handoff_loop_in_the_browser(people, open_page) -> None:
     sam.fill("input[name=note]", "Can you check the Paris purge queue?")
     sam.get_by_role("button", name="Assign").click()
     assert _status(sam) == "With team"
-    assert sam.get_by_test_id("team").inner_text() == "Ops"
+    assert sam.get_by_test_id("team").inner_text() == "Operations"
 
     omar = open_page("omar@example.com", "pw-staff-123")
     assert "/console/teams/ops/" in omar.url, "team members land on their team's queue"
