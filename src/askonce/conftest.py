@@ -14,6 +14,7 @@ from django.test import Client
 
 from askonce.accounts.actions import do_create_api_token, do_create_organization, do_create_user
 from askonce.accounts.models import Organization, User
+from askonce.accounts.queries import forget_cached_tokens
 from askonce.teams.actions import do_add_member, do_create_team
 from askonce.teams.models import Team
 from askonce.tickets.actions import do_create_ticket
@@ -66,6 +67,7 @@ def _test_settings(settings: Any, smtp_sink: tuple[Sink, int], tmp_path: Any) ->
     }
     settings.BASE_URL = "http://testserver"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    forget_cached_tokens()  # each test has its own database rows
 
 
 @pytest.fixture

@@ -1,21 +1,14 @@
 """Every write to organizations, people and tokens."""
 
-import hashlib
-import secrets
-
 from django.db import transaction
 from django.utils import timezone
 
 from askonce.accounts.models import ApiToken, Organization, OrganizationDomain, Plan, User
+from askonce.accounts.queries import known_person
+from askonce.accounts.tokens import hash_token, new_token
 from askonce.core.errors import InvalidInput
 from askonce.core.events import record_event
 from askonce.core.text import clean_line
-
-TOKEN_PREFIX = "ao_"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def do_create_organization(
@@ -82,7 +75,7 @@ def do_create_user(
 def do_find_or_create_contact(*, email: str, full_name: str = "") -> User:
     """The contact for an email address; new addresses join the organization owning the domain."""
     email = email.strip().lower()
-    existing = User.objects.filter(email=email).select_related("organization").first()
+    existing = known_person(email)
     if existing is not None:
         return existing
     domain = email.rpartition("@")[2]
@@ -98,7 +91,7 @@ def do_find_or_create_contact(*, email: str, full_name: str = "") -> User:
 
 def do_create_api_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is not stored and shown only once."""
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    secret = new_token()
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=user, name=name, prefix=secret[:10], key_hash=hash_token(secret)

@@ -4,8 +4,8 @@ import time
 
 from django.utils import timezone
 
-from askonce.accounts.actions import hash_token
 from askonce.accounts.models import ApiToken, User
+from askonce.accounts.tokens import hash_token
 
 # Token look-ups happen on every API request; a short per-process cache spares the query.
 # A revoked token stops working within TOKEN_CACHE_SECONDS.
@@ -37,7 +37,28 @@ def user_for_token(token: str) -> User | None:
 
 def forget_cached_tokens() -> None:
     _token_cache.clear()
+    _person_cache.clear()
 
 
 def user_by_email(email: str) -> User | None:
     return User.objects.filter(email=email.strip().lower()).first()
+
+
+# Mail and API intake look the same senders up again and again; people are rarely renamed or
+# moved, so a known address is remembered for PERSON_CACHE_SECONDS per process.
+PERSON_CACHE_SECONDS = 30.0
+_person_cache: dict[str, tuple[float, User]] = {}
+
+
+def known_person(email: str) -> User | None:
+    """The user with this (normalized) address, with its organization loaded; None if unknown."""
+    now = time.monotonic()
+    cached = _person_cache.get(email)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    user = User.objects.select_related("organization").filter(email=email).first()
+    if user is not None:
+        if len(_person_cache) > 50_000:
+            _person_cache.clear()
+        _person_cache[email] = (now + PERSON_CACHE_SECONDS, user)
+    return user

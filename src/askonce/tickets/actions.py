@@ -92,7 +92,7 @@ def do_create_ticket(
         ticket = Ticket.objects.create(
             subject=subject,
             priority=priority,
-            organization_id=requester.organization_id,
+            organization=requester.organization,
             requester=requester,
             channel=channel,
             created_at=now,
