@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "askonce.teams",
     "askonce.notify",
     "askonce.tickets",
+    "askonce.mail",
     "askonce.console",
 ]
 
@@ -161,18 +162,18 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
-# Outgoing mail goes through SMTP once ASKONCE_SMTP_HOST names a relay. Without one (a first
-# run on a laptop), mail is written to files in DATA_DIR/outbox so nothing is lost or hidden.
-if os.environ.get("ASKONCE_SMTP_HOST"):
+# Outgoing mail goes through an SMTP relay once ASKONCE_RELAY_HOST names one. Without one (a
+# first run on a laptop), mail is written to files in DATA_DIR/outbox so nothing is lost or hidden.
+if os.environ.get("ASKONCE_RELAY_HOST"):
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
-                "host": env_str("ASKONCE_SMTP_HOST", "127.0.0.1"),
-                "port": env_int("ASKONCE_SMTP_PORT", 25),
-                "username": env_str("ASKONCE_SMTP_USER", ""),
-                "password": env_str("ASKONCE_SMTP_PASSWORD", ""),
-                "use_tls": env_bool("ASKONCE_SMTP_STARTTLS", False),
+                "host": env_str("ASKONCE_RELAY_HOST", "127.0.0.1"),
+                "port": env_int("ASKONCE_RELAY_PORT", 25),
+                "username": env_str("ASKONCE_RELAY_USER", ""),
+                "password": env_str("ASKONCE_RELAY_PASSWORD", ""),
+                "use_tls": env_bool("ASKONCE_RELAY_STARTTLS", False),
                 "timeout": 20,
             },
         }
@@ -184,7 +185,29 @@ else:
             "OPTIONS": {"file_path": str(DATA_DIR / "outbox")},
         }
     }
-DEFAULT_FROM_EMAIL = env_str("ASKONCE_FROM_EMAIL", "AskOnce Support <support@askonce.example>")
+
+# The addresses AskOnce receives mail for. Teams answer on `<slug>@MAIL_DOMAIN` unless the team
+# has its own address.
+MAIL_DOMAIN = env_str("ASKONCE_MAIL_DOMAIN", "example.com").lower()
+SUPPORT_ADDRESS = env_str("ASKONCE_SUPPORT_ADDRESS", f"support@{MAIL_DOMAIN}").lower()
+EMERGENCY_ADDRESS = env_str("ASKONCE_EMERGENCY_ADDRESS", f"emergency@{MAIL_DOMAIN}").lower()
+# Built-in SMTP intake (`askonce smtpd`, and inside `askonce serve`); port 0 turns it off.
+SMTP_BIND = env_str("ASKONCE_SMTP_BIND", "127.0.0.1")
+SMTP_PORT = env_int("ASKONCE_SMTP_PORT", 2525)
+SMTP_MAX_BYTES = env_int("ASKONCE_SMTP_MAX_BYTES", 25 * 1024 * 1024)
+SMTP_TLS_CERT = env_str("ASKONCE_SMTP_TLS_CERT", "")
+SMTP_TLS_KEY = env_str("ASKONCE_SMTP_TLS_KEY", "")
+# "user:password,user2:password2": relays that must authenticate before sending to us.
+SMTP_AUTH_USERS = env_str("ASKONCE_SMTP_AUTH_USERS", "")
+# IMAP mailboxes to poll: imaps://user:password@host:993/INBOX?to=support@example.com&move=Done
+IMAP_MAILBOXES = env_list("ASKONCE_IMAP_MAILBOXES", "")
+IMAP_POLL_SECONDS = env_int("ASKONCE_IMAP_POLL_SECONDS", 60)
+# Acknowledgements of new tickets by mail, at most this many per sender and hour.
+ACKNOWLEDGEMENTS_PER_HOUR = env_int("ASKONCE_ACKNOWLEDGEMENTS_PER_HOUR", 5)
+MEDIA_ROOT = DATA_DIR / "attachments"
+MEDIA_URL = "/attachments/"
+
+DEFAULT_FROM_EMAIL = env_str("ASKONCE_FROM_EMAIL", f"Support <{SUPPORT_ADDRESS}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Background work: Django's tasks framework with a database-backed queue. `askonce serve`

@@ -1,4 +1,4 @@
-"""Background delivery of notifications, run by the worker."""
+"""Background delivery of queued mail, run by the worker."""
 
 import logging
 import smtplib
@@ -9,6 +9,8 @@ from django.core.mail import EmailMessage
 from django.tasks import task
 from django.utils import timezone
 
+from askonce.notify.models import OutboundMail
+
 logger = logging.getLogger(__name__)
 
 # A relay that is down or refusing for a while must not lose mail: retry with growing delays.
@@ -16,32 +18,46 @@ RETRY_DELAYS_MINUTES = [1, 5, 15, 60, 240]
 
 
 @task()
-def send_email(
-    recipients: list[str],
-    subject: str,
-    body: str,
-    headers: dict[str, str] | None = None,
-    attempt: int = 0,
-) -> int:
-    """Send one plain-text mail through the configured backend; a transient failure retries."""
+def send_outbound_mail(outbound_id: int) -> str:
+    """Send one recorded mail; a transient failure schedules a retry, a sent mail is not resent."""
+    outbound = OutboundMail.objects.filter(pk=outbound_id).first()
+    if outbound is None or outbound.status == OutboundMail.Status.SENT:
+        return "nothing to do"
+    headers = {"Message-ID": f"<{outbound.message_id}>"}
+    if outbound.thread:
+        root = f"<{outbound.thread}@{settings.MAIL_DOMAIN}>"
+        headers.update({"In-Reply-To": root, "References": root})
+    if outbound.kind in {"acknowledgement", "explanation"}:
+        headers["Auto-Submitted"] = "auto-replied"
     message = EmailMessage(
-        subject=subject,
-        body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=recipients,
-        headers=headers or {},
+        subject=outbound.subject,
+        body=outbound.body,
+        from_email=outbound.from_email or settings.DEFAULT_FROM_EMAIL,
+        to=outbound.recipients.split(", "),
+        reply_to=[outbound.reply_to] if outbound.reply_to else None,
+        headers=headers,
     )
+    outbound.attempts += 1
     try:
-        sent = message.send(fail_silently=False)
+        message.send(fail_silently=False)
     except (OSError, smtplib.SMTPException) as error:
-        if attempt >= len(RETRY_DELAYS_MINUTES):
-            logger.error("giving up on %r to %s: %s", subject, ", ".join(recipients), error)
-            raise
-        delay = RETRY_DELAYS_MINUTES[attempt]
-        logger.warning("mail %r not sent (%s); retrying in %d min", subject, error, delay)
-        send_email.using(run_after=timezone.now() + timedelta(minutes=delay)).enqueue(
-            recipients, subject, body, headers or {}, attempt + 1
+        outbound.error = f"{error.__class__.__name__}: {error}"[:2000]
+        if outbound.attempts > len(RETRY_DELAYS_MINUTES):
+            outbound.status = OutboundMail.Status.FAILED
+            outbound.save(update_fields=["attempts", "error", "status"])
+            logger.error("giving up on mail <%s>: %s", outbound.message_id, error)
+            return "failed"
+        delay = RETRY_DELAYS_MINUTES[outbound.attempts - 1]
+        outbound.save(update_fields=["attempts", "error"])
+        logger.warning(
+            "mail <%s> not sent (%s); retry in %d min", outbound.message_id, error, delay
         )
-        return 0
-    logger.info("mailed %r to %s", subject, ", ".join(recipients))
-    return sent
+        send_outbound_mail.using(run_after=timezone.now() + timedelta(minutes=delay)).enqueue(
+            outbound.pk
+        )
+        return "retrying"
+    outbound.status = OutboundMail.Status.SENT
+    outbound.sent_at = timezone.now()
+    outbound.error = ""
+    outbound.save(update_fields=["attempts", "status", "sent_at", "error"])
+    return "sent"

@@ -1,5 +1,7 @@
 """Reads about teams: look-ups by slug, who is an agent, who belongs where."""
 
+from django.conf import settings
+
 from askonce.accounts.models import User
 from askonce.core.errors import NotFound
 from askonce.teams.models import SUPPORT_TEAM_SLUG, Membership, Team
@@ -38,6 +40,15 @@ def is_agent(user: User) -> bool:
         cached = Membership.objects.filter(user=user, team__slug=SUPPORT_TEAM_SLUG).exists()
         user._is_agent = cached  # type: ignore[attr-defined]
     return cached
+
+
+def team_address(team: Team) -> str:
+    """Where mail for the team goes: its own address, or `<slug>@MAIL_DOMAIN`."""
+    return (team.email or f"{team.slug}@{settings.MAIL_DOMAIN}").lower()
+
+
+def team_addresses() -> dict[str, Team]:
+    return {team_address(team): team for team in Team.objects.all()}
 
 
 def members_of(team: Team) -> list[User]:

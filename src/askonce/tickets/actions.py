@@ -7,6 +7,7 @@ ticket, appends a message or event, and queues notifications for after the commi
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -17,8 +18,9 @@ from askonce.core.events import record_event
 from askonce.core.text import clean_body, clean_line
 from askonce.notify.actions import do_queue_email
 from askonce.teams.models import SUPPORT_TEAM_SLUG, Team
-from askonce.teams.queries import is_agent, members_of, team_ids_of
+from askonce.teams.queries import is_agent, members_of, team_address, team_ids_of
 from askonce.tickets.models import (
+    Attachment,
     DocumentationDecision,
     Message,
     Priority,
@@ -63,6 +65,10 @@ def _locked(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
 
 
+def _thread(ticket: Ticket) -> str:
+    return f"ticket-{ticket.pk}"
+
+
 def ticket_url(ticket: Ticket, *, for_contact: bool) -> str:
     path = "portal" if for_contact else "console"
     return f"{settings.BASE_URL}/{path}/tickets/{ticket.pk}/"
@@ -76,6 +82,8 @@ def do_create_ticket(
     actor: User,
     priority: str = Priority.NORMAL,
     channel: str = "web",
+    emergency: bool = False,
+    attachments: list[tuple[str, str, bytes]] | None = None,
 ) -> Ticket:
     subject = clean_line(subject, field="subject")
     body = clean_body(body)
@@ -95,11 +103,12 @@ def do_create_ticket(
             organization=requester.organization,
             requester=requester,
             channel=channel,
+            emergency=emergency,
             created_at=now,
             updated_at=now,
             last_customer_message_at=now,
         )
-        Message.objects.create(
+        first = Message.objects.create(
             ticket=ticket,
             author=requester,
             body=body,
@@ -107,6 +116,7 @@ def do_create_ticket(
             channel=channel,
             created_at=now,
         )
+        _attach(first, attachments)
         _record(
             ticket,
             "ticket.created",
@@ -114,7 +124,27 @@ def do_create_ticket(
             to_state=Status.NEW,
             data={"priority": priority, "channel": channel, "requester": requester.email},
         )
+        if emergency:
+            # On-call subscribes to this and pages support at once.
+            _record(
+                ticket,
+                "emergency_received",
+                actor,
+                data={"organization": ticket.organization.name if ticket.organization else ""},
+            )
     return ticket
+
+
+def _attach(message: Message, files: list[tuple[str, str, bytes]] | None) -> None:
+    for filename, content_type, content in files or []:
+        attachment = Attachment(
+            message=message,
+            filename=filename[:255] or "attachment",
+            content_type=content_type[:127] or "application/octet-stream",
+            size=len(content),
+        )
+        attachment.file.save(filename, ContentFile(content), save=False)
+        attachment.save()
 
 
 def do_claim_ticket(*, ticket: Ticket, actor: User) -> Ticket:
@@ -182,15 +212,18 @@ def do_assign_to_team(*, ticket: Ticket, team: Team, actor: User, note: str = ""
                 "handoff": ticket.handoff_count,
             },
         )
-        recipients = [team.email] if team.email else [m.email for m in members_of(team)]
         do_queue_email(
-            recipients=recipients,
+            recipients=[member.email for member in members_of(team)],
+            thread=_thread(ticket),
+            kind="team_assigned",
+            reply_to=team_address(team),
             subject=f"[#{ticket.pk}] Handed to {team.name}: {ticket.subject}",
             body=(
                 f"{actor.display_name} handed ticket #{ticket.pk} to {team.name}.\n\n"
                 f"Note: {note or '(none)'}\n\n"
                 f"Please answer before {ticket.response_due_at:%Y-%m-%d %H:%M} UTC "
-                f"({team.response_target_minutes} minutes).\n\n{ticket_url(ticket, for_contact=False)}\n"
+                f"({team.response_target_minutes} minutes). Reply to this mail to post for "
+                f"{team.name}.\n\n{ticket_url(ticket, for_contact=False)}\n"
             ),
         )
     return ticket
@@ -221,6 +254,7 @@ def do_post_message(
     body: str,
     visibility: str = Visibility.PUBLIC,
     channel: str = "web",
+    attachments: list[tuple[str, str, bytes]] | None = None,
 ) -> Message:
     """Post a reply or note. A team's post returns the ticket; a customer's re-opens it."""
     if visibility not in Visibility.values:
@@ -240,6 +274,7 @@ def do_post_message(
             channel=channel,
             created_at=now,
         )
+        _attach(message, attachments)
         _record(
             ticket,
             "ticket.message_posted",
@@ -260,6 +295,8 @@ def do_post_message(
             if ticket.owner is not None:
                 do_queue_email(
                     recipients=[ticket.owner.email],
+                    thread=_thread(ticket),
+                    kind="customer_replied",
                     subject=f"[#{ticket.pk}] Customer replied: {ticket.subject}",
                     body=f"{author.display_name} wrote:\n\n{body}\n\n"
                     f"{ticket_url(ticket, for_contact=False)}\n",
@@ -290,6 +327,8 @@ def do_post_message(
             if ticket.owner is not None:
                 do_queue_email(
                     recipients=[ticket.owner.email],
+                    thread=_thread(ticket),
+                    kind="returned",
                     subject=f"[#{ticket.pk}] Returned by {team.name}: {ticket.subject}",
                     body=(
                         f"{author.display_name} ({team.name}) posted on ticket "
@@ -301,6 +340,9 @@ def do_post_message(
         if visibility == Visibility.PUBLIC and not author.is_contact:
             do_queue_email(
                 recipients=[ticket.requester.email],
+                thread=_thread(ticket),
+                kind="public_reply",
+                reply_to=settings.SUPPORT_ADDRESS,
                 subject=f"[#{ticket.pk}] {ticket.subject}",
                 body=(
                     f"{author.display_name} replied to your request:\n\n{body}\n\n"
@@ -495,3 +537,17 @@ def do_close_solved_tickets(*, now: datetime | None = None) -> int:
         do_close_ticket(ticket=ticket, actor=None, note="closed automatically")
         closed += 1
     return closed
+
+
+def do_record_delivery_failure(
+    *, ticket: Ticket, recipient: str, status: str, diagnostic: str
+) -> None:
+    """A mail about this ticket bounced: agents see it in the trail; nothing else changes."""
+    with transaction.atomic():
+        _record(
+            ticket,
+            "ticket.delivery_failed",
+            None,
+            note=diagnostic[:500],
+            data={"recipient": recipient, "status": status},
+        )

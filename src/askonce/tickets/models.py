@@ -52,6 +52,8 @@ class Ticket(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="followed_tickets"
     )
     channel = models.CharField(max_length=16, default="web")
+    # Opened through the emergency address by a premium customer: support's on-call is paged.
+    emergency = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     # The hand-off: set when assigned to a team, cleared when the team answers or support takes
@@ -102,6 +104,25 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visibility} on #{self.ticket_id} by {self.author_id}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    # The stored name is ours; the sender's file name is only shown, never used as a path.
+    return f"tickets/{instance.message.ticket_id}/{timezone.now():%Y%m%d%H%M%S%f}"
+
+
+class Attachment(models.Model):
+    """A file that came with a message; served only to people who may read that message."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=127)
+    size = models.PositiveBigIntegerField()
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class ResponseMiss(models.Model):

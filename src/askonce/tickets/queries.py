@@ -10,7 +10,7 @@ from askonce.core.errors import Forbidden, NotFound
 from askonce.core.models import Event
 from askonce.teams.models import Team
 from askonce.teams.queries import is_agent, team_ids_of
-from askonce.tickets.models import Message, Status, Ticket, Visibility
+from askonce.tickets.models import Attachment, Message, Status, Ticket, Visibility
 from askonce.tickets.transitions import allowed_actions
 
 ACTIVE_STATUSES = [
@@ -201,3 +201,17 @@ def is_due_soon(ticket: Ticket) -> bool:
     if ticket.status != Status.WITH_TEAM or ticket.response_due_at is None:
         return False
     return ticket.response_due_at - timezone.now() < DUE_SOON
+
+
+def access_attachment(user: User, attachment_id: int) -> Attachment:
+    """The attachment if the user may read its message (contacts: public messages only)."""
+    attachment = (
+        Attachment.objects.select_related("message", "message__ticket")
+        .filter(pk=attachment_id, message__ticket__in=visible_tickets(user))
+        .first()
+    )
+    if attachment is None or (
+        not user.is_staff_member and attachment.message.visibility != Visibility.PUBLIC
+    ):
+        raise NotFound(f"Attachment {attachment_id} not found.")
+    return attachment

@@ -30,13 +30,26 @@ class Command(BaseCommand):
             help="Web server processes (default: ASKONCE_WEB_WORKERS or 1).",
         )
         parser.add_argument(
+            "--smtp-port",
+            type=int,
+            default=None,
+            help="SMTP intake port (default: ASKONCE_SMTP_PORT or 2525; 0 turns intake off).",
+        )
+        parser.add_argument(
             "--no-worker",
             action="store_true",
             help="Do not start a background worker (run `askonce worker` elsewhere).",
         )
 
     def handle(
-        self, *args: Any, host: str, port: int, workers: int, no_worker: bool, **options: Any
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        workers: int,
+        no_worker: bool,
+        smtp_port: int | None,
+        **options: Any,
     ) -> None:
         executor = MigrationExecutor(connection)
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
@@ -46,10 +59,26 @@ class Command(BaseCommand):
                 f"{len(pending)} database migration(s) are not applied; run `askonce migrate` first."
             )
             sys.exit(2)
-        worker = None
+        children: list[subprocess.Popen] = []
+        parent = ["--parent-pid", str(os.getpid())]
         if not no_worker:
-            worker = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-                [sys.executable, "-m", "askonce.cli", "worker", "--parent-pid", str(os.getpid())]
+            children.append(
+                subprocess.Popen([sys.executable, "-m", "askonce.cli", "worker", *parent])  # noqa: S603
+            )
+        smtp_port = settings.SMTP_PORT if smtp_port is None else smtp_port
+        if smtp_port:
+            children.append(
+                subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+                    [
+                        sys.executable,
+                        "-m",
+                        "askonce.cli",
+                        "smtpd",
+                        "--port",
+                        str(smtp_port),
+                        *parent,
+                    ]
+                )
             )
         # uvicorn shuts down gracefully on SIGTERM and then re-raises it; turning it into
         # SystemExit lets the `finally` below stop the worker instead of orphaning it.
@@ -60,7 +89,13 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"AskOnce is running at {url}")
             + f"\n  agent console: {url}console/   customer portal: {url}portal/"
             + f"\n  API: {url}api/v1/docs   database: {database['ENGINE'].rsplit('.', 1)[-1]}"
-            + f" {database['NAME']}\n  Press Ctrl+C to stop."
+            + f" {database['NAME']}"
+            + (
+                f"\n  mail: SMTP on {settings.SMTP_BIND}:{smtp_port} for {settings.SUPPORT_ADDRESS}"
+                if smtp_port
+                else "\n  mail: SMTP intake off"
+            )
+            + "\n  Press Ctrl+C to stop."
         )
         self.stdout.flush()
         try:
@@ -75,9 +110,10 @@ class Command(BaseCommand):
                 server_header=False,
             )
         finally:
-            if worker is not None:
-                worker.terminate()
+            for child in children:
+                child.terminate()
+            for child in children:
                 try:
-                    worker.wait(timeout=10)
+                    child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    worker.kill()
+                    child.kill()

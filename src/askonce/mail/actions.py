@@ -1,0 +1,328 @@
+"""Mail intake: every message becomes a ticket, a message on a ticket, or a stored row saying why not.
+
+`do_receive_mail` is the one door for SMTP and IMAP alike. It commits before it returns, so the
+SMTP server answers 250 (or IMAP flags the message) only for mail that is safely stored. A
+transient fault (database locked or down, disk full) raises, and the caller answers 4xx.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from askonce.accounts.actions import do_find_or_create_contact
+from askonce.accounts.models import Plan, User
+from askonce.core.errors import DomainError
+from askonce.mail import routing
+from askonce.mail.models import InboundMail, Outcome
+from askonce.mail.parsing import ParsedMail, parse_mail
+from askonce.notify.actions import do_queue_email, thread_root_id
+from askonce.notify.queries import mails_sent_recently, thread_of
+from askonce.teams.queries import team_ids_of
+from askonce.tickets.actions import (
+    do_create_ticket,
+    do_post_message,
+    do_record_delivery_failure,
+    ticket_url,
+)
+from askonce.tickets.models import Priority, Status, Ticket, Visibility
+
+_SUBJECT_TAG = re.compile(r"\[#(\d{1,12})\]")
+_THREAD = re.compile(r"^ticket-(\d{1,12})@(.+)$")
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What happened to one message, and the SMTP reply that says so."""
+
+    code: int
+    text: str
+    outcome: str
+    inbound_id: int | None = None
+    ticket_id: int | None = None
+
+    @property
+    def smtp_reply(self) -> str:
+        return f"{self.code} {self.text}"
+
+
+class MailRejected(DomainError):
+    """A message we will not take, for a reason the sender should read (SMTP 5xx)."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+
+
+def dedup_key_for(parsed: ParsedMail, sha256: str) -> str:
+    return f"mid:{parsed.message_id}"[:300] if parsed.message_id else f"sha:{sha256}"
+
+
+def do_receive_mail(
+    *, raw: bytes, envelope_sender: str, recipients: list[str], channel: str
+) -> Intake:
+    """Store and act on one message. Idempotent: the same message again changes nothing."""
+    routes = [route for route in map(routing.route_for, recipients) if route is not None]
+    if not routes:
+        raise MailRejected(550, f"5.1.1 No mailbox here for {', '.join(recipients)}")
+    sha256 = hashlib.sha256(raw).hexdigest()
+    parsed = parse_mail(raw)
+    dedup_key = dedup_key_for(parsed, sha256)
+    earlier = InboundMail.objects.filter(dedup_key=dedup_key).first()
+    if earlier is not None:
+        return Intake(250, "2.0.0 Already received", earlier.outcome, earlier.pk, earlier.ticket_id)
+    route = routing.best_route(routes)
+    try:
+        with transaction.atomic():
+            inbound = InboundMail(
+                channel=channel,
+                dedup_key=dedup_key,
+                message_id=parsed.message_id[:255],
+                sha256=sha256,
+                size=len(raw),
+                envelope_sender=envelope_sender[:254],
+                recipients=", ".join(recipients)[:5000],
+                sender=parsed.from_address[:254],
+                subject=parsed.subject,
+                raw=raw,
+            )
+            intake = _act(inbound, parsed, route, envelope_sender)
+            inbound.outcome = intake.outcome
+            inbound.detail = intake.text
+            inbound.save()
+    except IntegrityError:
+        # The same message arrived twice at once (a retrying client); the other copy won.
+        earlier = InboundMail.objects.filter(dedup_key=dedup_key).first()
+        if earlier is None:
+            raise
+        return Intake(250, "2.0.0 Already received", earlier.outcome, earlier.pk, earlier.ticket_id)
+    return Intake(intake.code, intake.text, intake.outcome, inbound.pk, intake.ticket_id)
+
+
+def _act(inbound: InboundMail, parsed: ParsedMail, route: routing.Route, envelope: str) -> Intake:
+    sender = parsed.from_address
+    if sender in routing.our_addresses():
+        return Intake(250, "2.0.0 Ignored: sent from one of our own addresses", Outcome.LOOP)
+    if parsed.bounce is not None or (envelope == "" and parsed.auto_reply):
+        return _record_bounce(inbound, parsed)
+    if parsed.auto_reply:
+        return Intake(
+            250, f"2.0.0 Ignored: automatic reply ({parsed.auto_reply})", Outcome.AUTO_REPLY
+        )
+    if not sender:
+        raise MailRejected(550, "5.1.7 The message has no usable From address")
+
+    ticket = _threaded_ticket(parsed)
+    author = _person(parsed)
+    if ticket is not None and ticket.status == Status.CLOSED and author.is_contact:
+        return _open_ticket(inbound, parsed, author, route, follows=ticket)
+    if ticket is not None and _may_reply(author, ticket, route):
+        return _add_to_ticket(inbound, parsed, ticket, author, route)
+    if author.is_staff_member:
+        raise MailRejected(
+            550, "5.7.1 Staff mail must answer a ticket's notification; this one matches none"
+        )
+    return _open_ticket(inbound, parsed, author, route, claimed=ticket)
+
+
+def _subject(parsed: ParsedMail) -> str:
+    cleaned = "".join(ch for ch in parsed.subject if ch.isprintable()).strip()
+    return cleaned or "(no subject)"
+
+
+def _person(parsed: ParsedMail) -> User:
+    return do_find_or_create_contact(email=parsed.from_address, full_name=parsed.from_name)
+
+
+def _threaded_ticket(parsed: ParsedMail) -> Ticket | None:
+    """The ticket this mail answers: by its headers first, then by a `[#id]` subject tag."""
+    message_ids = [*parsed.in_reply_to, *parsed.references]
+    ticket_id = None
+    for message_id in message_ids:
+        match = _THREAD.match(message_id)
+        if match and match.group(2) == settings.MAIL_DOMAIN:
+            ticket_id = int(match.group(1))
+            break
+    if ticket_id is None:
+        thread = thread_of(message_ids)
+        if thread.startswith("ticket-"):
+            ticket_id = int(thread.removeprefix("ticket-"))
+    if ticket_id is None and message_ids:
+        earlier = (
+            InboundMail.objects.filter(message_id__in=message_ids, ticket__isnull=False)
+            .values_list("ticket_id", flat=True)
+            .first()
+        )
+        ticket_id = earlier
+    if ticket_id is None:
+        tag = _SUBJECT_TAG.search(parsed.subject)
+        ticket_id = int(tag.group(1)) if tag else None
+    if ticket_id is None:
+        return None
+    return Ticket.objects.select_related("team", "owner", "requester").filter(pk=ticket_id).first()
+
+
+def _may_reply(author: User, ticket: Ticket, route: routing.Route) -> bool:
+    """Only people on the ticket may add to it by mail; a forged header or tag gets a new ticket."""
+    if author.is_contact:
+        if route.kind == routing.EMERGENCY:
+            return False
+        same_organization = (
+            ticket.organization_id is not None and author.organization_id == ticket.organization_id
+        )
+        return author.pk == ticket.requester_id or same_organization
+    if route.kind == routing.TEAM and route.team is not None:
+        return ticket.team_id == route.team.pk and route.team.pk in team_ids_of(author)
+    return author.pk == ticket.owner_id or ticket.followers.filter(pk=author.pk).exists()
+
+
+def _add_to_ticket(
+    inbound: InboundMail, parsed: ParsedMail, ticket: Ticket, author: User, route: routing.Route
+) -> Intake:
+    visibility = Visibility.PUBLIC if author.is_contact else Visibility.INTERNAL
+    message = do_post_message(
+        ticket=ticket,
+        author=author,
+        body=_readable_body(parsed),
+        visibility=visibility,
+        channel="email",
+        attachments=_files(parsed),
+    )
+    inbound.ticket = ticket
+    inbound.ticket_message = message
+    return Intake(
+        250, f"2.0.0 Ok: added to ticket #{ticket.pk}", Outcome.MESSAGE_ADDED, ticket_id=ticket.pk
+    )
+
+
+def _open_ticket(
+    inbound: InboundMail,
+    parsed: ParsedMail,
+    requester: User,
+    route: routing.Route,
+    *,
+    claimed: Ticket | None = None,
+    follows: Ticket | None = None,
+) -> Intake:
+    emergency = False
+    explanation = ""
+    if route.kind == routing.EMERGENCY:
+        premium = requester.organization is not None and requester.organization.plan == Plan.PREMIUM
+        if premium and not parsed.authentication_failed:
+            emergency = True
+        elif premium:
+            explanation = (
+                "Your message reached our emergency line, but the receiving server could not "
+                f"verify that it came from your domain ({parsed.authentication_failed}), so it "
+                "was opened as a normal ticket. Call your account contact if this is urgent."
+            )
+        else:
+            explanation = (
+                "The emergency line pages our on-call engineers and is part of the premium plan. "
+                "We opened your message as a normal ticket and will answer it as soon as we can."
+            )
+    body = _readable_body(parsed)
+    if claimed is not None:
+        body += f"\n\n(This mail referred to ticket #{claimed.pk}, which its sender is not on.)"
+    if follows is not None:
+        body += f"\n\n(A reply to ticket #{follows.pk}, which is closed.)"
+    ticket = do_create_ticket(
+        subject=_subject(parsed),
+        body=body,
+        requester=requester,
+        actor=requester,
+        priority=Priority.URGENT if emergency else Priority.NORMAL,
+        channel="email",
+        emergency=emergency,
+        attachments=_files(parsed),
+    )
+    inbound.ticket = ticket
+    inbound.ticket_message = ticket.messages.first()
+    _acknowledge(ticket, requester, explanation)
+    return Intake(
+        250, f"2.0.0 Ok: ticket #{ticket.pk}", Outcome.TICKET_CREATED, ticket_id=ticket.pk
+    )
+
+
+def _acknowledge(ticket: Ticket, requester: User, explanation: str) -> None:
+    kind = "explanation" if explanation else "acknowledgement"
+    if (
+        not explanation
+        and mails_sent_recently(recipient=requester.email, kind=kind)
+        >= settings.ACKNOWLEDGEMENTS_PER_HOUR
+    ):
+        return  # a flood from one sender gets no flood of answers
+    do_queue_email(
+        recipients=[requester.email],
+        thread=f"ticket-{ticket.pk}",
+        kind=kind,
+        reply_to=settings.SUPPORT_ADDRESS,
+        subject=f"[#{ticket.pk}] {ticket.subject}",
+        body=(
+            (explanation + "\n\n" if explanation else "")
+            + f"We received your request and opened ticket #{ticket.pk}. Reply to this mail to "
+            f"add to it.\n\n{ticket_url(ticket, for_contact=True)}\n"
+        ),
+    )
+
+
+def _record_bounce(inbound: InboundMail, parsed: ParsedMail) -> Intake:
+    bounce = parsed.bounce
+    original = bounce.original_message_id if bounce else ""
+    thread = thread_of([original, *parsed.in_reply_to, *parsed.references])
+    ticket = None
+    if thread.startswith("ticket-"):
+        ticket = Ticket.objects.filter(pk=int(thread.removeprefix("ticket-"))).first()
+    if ticket is None:
+        return Intake(250, "2.0.0 Delivery report kept; it matches no ticket", Outcome.BOUNCE)
+    do_record_delivery_failure(
+        ticket=ticket,
+        recipient=bounce.recipient if bounce else "",
+        status=bounce.status if bounce else "",
+        diagnostic=bounce.diagnostic if bounce else parsed.subject,
+    )
+    inbound.ticket = ticket
+    return Intake(
+        250,
+        f"2.0.0 Delivery failure recorded on ticket #{ticket.pk}",
+        Outcome.BOUNCE,
+        ticket_id=ticket.pk,
+    )
+
+
+def _readable_body(parsed: ParsedMail) -> str:
+    body = parsed.body or parsed.full_body
+    if not body.strip():
+        body = "(This mail had no text; see the attachments.)" if parsed.attachments else "(empty)"
+    return body[: settings.MAX_MESSAGE_CHARS]
+
+
+def _files(parsed: ParsedMail) -> list[tuple[str, str, bytes]]:
+    return [(a.filename, a.content_type, a.content) for a in parsed.attachments]
+
+
+def do_store_unprocessable_mail(
+    *, raw: bytes, envelope_sender: str, recipients: list[str], channel: str, error: str
+) -> InboundMail:
+    """Keep a message that intake failed on, for an admin to look at and process again."""
+    sha256 = hashlib.sha256(raw).hexdigest()
+    inbound, _ = InboundMail.objects.get_or_create(
+        dedup_key=f"sha:{sha256}",
+        defaults={
+            "channel": channel,
+            "sha256": sha256,
+            "size": len(raw),
+            "envelope_sender": envelope_sender[:254],
+            "recipients": ", ".join(recipients)[:5000],
+            "outcome": Outcome.REJECTED,
+            "detail": error[:5000],
+            "raw": raw,
+        },
+    )
+    return inbound
+
+
+def thread_message_id(ticket: Ticket) -> str:
+    return thread_root_id(f"ticket-{ticket.pk}")

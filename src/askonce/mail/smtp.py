@@ -1,0 +1,130 @@
+"""The built-in SMTP server (aiosmtpd): the mail door into the same actions as the API.
+
+RCPT is refused (550) for addresses that are not ours. DATA is answered 250 only after the
+message is committed; a transient fault answers 451 so the sending server retries; 5xx is kept
+for unknown recipients, policy and size. Every message that got past RCPT is stored, whatever
+becomes of it.
+"""
+
+import asyncio
+import logging
+import ssl
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+
+from askonce.mail.actions import MailRejected, do_receive_mail, do_store_unprocessable_mail
+from askonce.mail.routing import route_for
+
+logger = logging.getLogger("askonce.smtpd")
+
+
+def _in_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run Django code off the event loop, as a request would: fresh-enough connections."""
+
+    def call() -> Any:
+        close_old_connections()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return asyncio.to_thread(call)
+
+
+class IntakeHandler:
+    async def handle_RCPT(
+        self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        try:
+            route = await _in_thread(route_for, address)
+        except DatabaseError:
+            logger.exception("recipient check failed")
+            return "451 4.3.0 Temporary failure checking the recipient; please retry"
+        if route is None:
+            return f"550 5.1.1 <{address}>: no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        raw = envelope.original_content or envelope.content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        sender = envelope.mail_from or ""
+        sender = "" if sender == "<>" else sender
+        recipients = list(envelope.rcpt_tos)
+        try:
+            intake = await _in_thread(
+                do_receive_mail,
+                raw=raw,
+                envelope_sender=sender,
+                recipients=recipients,
+                channel="smtp",
+            )
+        except MailRejected as refusal:
+            await self._keep(raw, sender, recipients, f"refused: {refusal.message}")
+            return f"{refusal.code} {refusal.message}"
+        except (DatabaseError, OSError, MemoryError, TimeoutError):
+            logger.exception("intake failed transiently; the sender will retry")
+            return "451 4.3.0 Temporary failure storing the message; please retry"
+        except Exception as error:  # a bug must not lose the mail nor crash the server
+            logger.exception("intake failed on a message; keeping it for review")
+            if await self._keep(raw, sender, recipients, f"{error.__class__.__name__}: {error}"):
+                return "250 2.0.0 Accepted; kept for review by an administrator"
+            return "451 4.3.0 Temporary failure storing the message; please retry"
+        return intake.smtp_reply
+
+    async def _keep(self, raw: bytes, sender: str, recipients: list[str], error: str) -> bool:
+        try:
+            await _in_thread(
+                do_store_unprocessable_mail,
+                raw=raw,
+                envelope_sender=sender,
+                recipients=recipients,
+                channel="smtp",
+                error=error,
+            )
+        except Exception:
+            logger.exception("could not keep a refused message")
+            return False
+        return True
+
+
+def _authenticator() -> Any:
+    accounts = dict(
+        pair.split(":", 1) for pair in settings.SMTP_AUTH_USERS.split(",") if ":" in pair
+    )
+
+    def check(server: SMTP, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user, password = data.login.decode(), data.password.decode()
+        return AuthResult(success=accounts.get(user) == password)
+
+    return check, bool(accounts)
+
+
+def make_server(host: str, port: int) -> Controller:
+    tls_context = None
+    if settings.SMTP_TLS_CERT and settings.SMTP_TLS_KEY:
+        tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls_context.load_cert_chain(settings.SMTP_TLS_CERT, settings.SMTP_TLS_KEY)
+    authenticator, auth_required = _authenticator()
+    return Controller(
+        IntakeHandler(),
+        hostname=host,
+        port=port,
+        data_size_limit=settings.SMTP_MAX_BYTES,
+        enable_SMTPUTF8=True,
+        decode_data=False,
+        ident="AskOnce ESMTP",
+        tls_context=tls_context,
+        require_starttls=False,
+        authenticator=authenticator,
+        auth_required=auth_required,
+        auth_require_tls=False,
+        server_hostname=settings.MAIL_DOMAIN,
+    )
