@@ -21,6 +21,7 @@ urlpatterns = [
         views.agent_ticket_action,
         name="agent-ticket-action",
     ),
+    path("attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
     path("portal/", views.portal_home, name="portal"),
     path("portal/new/", views.portal_new_ticket, name="portal-new"),
     path("portal/tickets/<int:ticket_id>/", views.portal_ticket, name="portal-ticket"),

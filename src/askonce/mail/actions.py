@@ -326,3 +326,21 @@ def do_store_unprocessable_mail(
 
 def thread_message_id(ticket: Ticket) -> str:
     return thread_root_id(f"ticket-{ticket.pk}")
+
+
+def do_reprocess_mail(*, inbound: InboundMail) -> Intake | None:
+    """Run a kept (rejected) message through intake again, after a fix; None if it fails again."""
+    raw = bytes(inbound.raw)
+    recipients = [address.strip() for address in inbound.recipients.split(",") if address.strip()]
+    with transaction.atomic():
+        InboundMail.objects.filter(pk=inbound.pk, outcome=Outcome.REJECTED).delete()
+        try:
+            return do_receive_mail(
+                raw=raw,
+                envelope_sender=inbound.envelope_sender,
+                recipients=recipients,
+                channel=inbound.channel,
+            )
+        except DomainError:
+            transaction.set_rollback(True)
+            return None

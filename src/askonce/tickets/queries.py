@@ -49,7 +49,9 @@ def access_ticket(user: User, ticket_id: int) -> Ticket:
 
 
 def ticket_messages(user: User, ticket: Ticket) -> list[Message]:
-    messages = ticket.messages.select_related("author").order_by("id")
+    messages = (
+        ticket.messages.select_related("author").prefetch_related("attachments").order_by("id")
+    )
     if not user.is_staff_member:
         messages = messages.filter(visibility=Visibility.PUBLIC)
     return list(messages)
