@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from askonce.accounts.models import ApiToken, Organization, OrganizationDomain, Plan, User
-from askonce.accounts.queries import known_person
+from askonce.accounts.queries import forget_cached_tokens, known_person
 from askonce.accounts.tokens import hash_token, new_token
 from askonce.core.errors import InvalidInput
 from askonce.core.events import record_event
@@ -104,4 +104,5 @@ def do_revoke_api_token(*, token: ApiToken) -> None:
     with transaction.atomic():
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        transaction.on_commit(forget_cached_tokens)  # this process at once; others within 10 s
         record_event(verb="token.revoked", subject_type="user", subject_id=token.user_id)

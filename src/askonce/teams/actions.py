@@ -7,6 +7,7 @@ from askonce.core.errors import InvalidInput
 from askonce.core.events import record_event
 from askonce.core.text import clean_line
 from askonce.teams.models import Membership, Team
+from askonce.teams.queries import forget_team_addresses
 
 
 def do_create_team(*, slug: str, name: str, response_target_minutes: int, email: str = "") -> Team:
@@ -21,6 +22,7 @@ def do_create_team(*, slug: str, name: str, response_target_minutes: int, email:
             response_target_minutes=response_target_minutes,
             email=email,
         )
+        transaction.on_commit(forget_team_addresses)
         record_event(
             verb="team.created",
             subject_type="team",

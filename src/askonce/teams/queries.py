@@ -3,6 +3,7 @@
 from django.conf import settings
 
 from askonce.accounts.models import User
+from askonce.core.cache import TimedCache
 from askonce.core.errors import NotFound
 from askonce.teams.models import SUPPORT_TEAM_SLUG, Membership, Team
 
@@ -47,9 +48,20 @@ def team_address(team: Team) -> str:
     return (team.email or f"{team.slug}@{settings.MAIL_DOMAIN}").lower()
 
 
+# Mail intake asks for every recipient; teams change rarely.
+_addresses: TimedCache[dict[str, Team]] = TimedCache(10.0, max_entries=1)
+
+
 def team_addresses() -> dict[str, Team]:
-    return {team_address(team): team for team in Team.objects.all()}
+    return (
+        _addresses.get("all", lambda: {team_address(team): team for team in Team.objects.all()})
+        or {}
+    )
 
 
 def members_of(team: Team) -> list[User]:
     return list(team.members.filter(is_active=True).order_by("email"))
+
+
+def forget_team_addresses() -> None:
+    _addresses.clear()
