@@ -76,6 +76,7 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["status", "id"]),
             models.Index(fields=["owner", "status", "id"]),
+            models.Index(fields=["owner", "-updated_at"], name="ticket_owner_recent"),
             models.Index(fields=["team", "status", "id"]),
             models.Index(fields=["organization", "id"]),
             models.Index(fields=["status", "response_due_at"]),
