@@ -105,7 +105,9 @@ def _act(inbound: InboundMail, parsed: ParsedMail, route: routing.Route, envelop
     sender = parsed.from_address
     if sender in routing.our_addresses():
         return Intake(250, "2.0.0 Ignored: sent from one of our own addresses", Outcome.LOOP)
-    if parsed.bounce is not None or (envelope == "" and parsed.auto_reply):
+    # Over SMTP a null envelope sender marks a delivery report; IMAP has no envelope to tell.
+    null_sender = envelope == "" and inbound.channel == "smtp"
+    if parsed.bounce is not None or (null_sender and parsed.auto_reply):
         return _record_bounce(inbound, parsed)
     if parsed.auto_reply:
         return Intake(
