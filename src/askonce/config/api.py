@@ -67,6 +67,7 @@ def _mount() -> None:
     from askonce.tickets.api import router as tickets_router
 
     api.add_router("/", tickets_router)
+    api.add_router("/", "askonce.oncall.api.router")
 
 
 _mount()

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "askonce.notify",
     "askonce.tickets",
     "askonce.mail",
+    "askonce.oncall",
     "askonce.console",
 ]
 

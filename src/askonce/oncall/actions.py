@@ -1,0 +1,226 @@
+"""Every write to schedules: creating them, adding layers and overrides."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, time
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils.text import slugify
+
+from askonce.accounts.models import User
+from askonce.core.errors import Forbidden, InvalidInput
+from askonce.core.events import record_event
+from askonce.core.text import clean_line
+from askonce.oncall.models import Layer, LayerParticipant, Override, Schedule
+from askonce.oncall.rotation import (
+    ShiftUnit,
+    check_time_zone,
+    parse_clock_time,
+    parse_restrictions,
+)
+from askonce.teams.models import Team
+from askonce.teams.queries import team_ids_of
+
+MAX_SHIFT_COUNT = 1000
+
+
+@dataclass(frozen=True)
+class LayerDraft:
+    """The arguments of `do_add_layer`, for creating a schedule with its layers in one go."""
+
+    name: str
+    participants: Sequence[User]
+    rotation_start: datetime
+    shift_count: int = 1
+    shift_unit: str = ShiftUnit.WEEKS.value
+    handoff_time: time | str = "09:00"
+    time_zone: str | None = None
+    restrictions: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    priority: int | None = None
+
+    def as_arguments(self) -> dict[str, Any]:
+        """The keyword arguments of `do_add_layer` (not `asdict`: that would copy the people)."""
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+
+def _check_may_edit(actor: User | None, team: Team) -> None:
+    """Members of the team and admins change its schedules; None is the system (demo, CLI)."""
+    if actor is None:
+        return
+    if not actor.is_authenticated or not actor.is_staff_member:
+        raise Forbidden("On-call schedules are for staff only.")
+    if actor.is_superuser or team.pk in team_ids_of(actor):
+        return
+    raise Forbidden(f"Only members of {team.name} or an admin can change its on-call schedules.")
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(f"{name} needs a time zone offset, e.g. 2027-03-15T09:00:00Z.")
+    return value
+
+
+def _check_on_call_person(user: User) -> None:
+    if not user.is_staff_member or not user.is_active:
+        raise InvalidInput(
+            f"{user.email} cannot be on call: only active staff members can be in a schedule."
+        )
+
+
+def do_create_schedule(
+    *,
+    team: Team,
+    name: str,
+    time_zone: str,
+    actor: User | None,
+    slug: str = "",
+    layers: Sequence[LayerDraft] = (),
+) -> Schedule:
+    _check_may_edit(actor, team)
+    name = clean_line(name, field="name", max_length=100)
+    zone = check_time_zone(time_zone)
+    slug = (slug or slugify(name)).strip()
+    # Digits alone would read as an id in /schedules/{id-or-slug}.
+    if not slug or slugify(slug) != slug or len(slug) > 50 or slug.isdigit():
+        raise InvalidInput(
+            "slug must be lower-case letters, digits and hyphens, at most 50 and not only "
+            f"digits; got {slug!r}."
+        )
+    if Schedule.objects.filter(slug=slug).exists():
+        raise InvalidInput(f"A schedule with the slug {slug!r} already exists.")
+    with transaction.atomic():
+        schedule = Schedule.objects.create(team=team, name=name, slug=slug, time_zone=zone.key)
+        record_event(
+            verb="oncall.schedule_created",
+            subject_type="schedule",
+            subject_id=schedule.pk,
+            actor=actor,
+            note=name,
+            data={"team": team.slug, "slug": slug, "time_zone": zone.key},
+        )
+        for draft in layers:
+            do_add_layer(schedule=schedule, actor=actor, **draft.as_arguments())
+    return schedule
+
+
+def do_add_layer(
+    *,
+    schedule: Schedule,
+    name: str,
+    participants: Sequence[User],
+    rotation_start: datetime,
+    shift_count: int,
+    shift_unit: str,
+    handoff_time: time | str,
+    actor: User | None,
+    time_zone: str | None = None,
+    restrictions: Sequence[Mapping[str, Any]] = (),
+    priority: int | None = None,
+) -> Layer:
+    """Add a rotation on top of the schedule's layers (or at `priority`, which must be free)."""
+    _check_may_edit(actor, schedule.team)
+    name = clean_line(name, field="name", max_length=100)
+    zone = check_time_zone(time_zone or schedule.time_zone)
+    if not participants:
+        raise InvalidInput(f"Layer {name!r} needs at least one participant.")
+    for person in participants:
+        _check_on_call_person(person)
+    _aware(rotation_start, "rotation_start")
+    if shift_unit not in ShiftUnit:
+        units = ", ".join(unit.value for unit in ShiftUnit)
+        raise InvalidInput(f"shift_unit must be one of {units}, got {shift_unit!r}.")
+    if not 1 <= shift_count <= MAX_SHIFT_COUNT:
+        raise InvalidInput(f"shift_count must be between 1 and {MAX_SHIFT_COUNT}.")
+    handoff = parse_clock_time(handoff_time, field_name="handoff_time")
+    windows = parse_restrictions(list(restrictions))
+    if priority is not None and priority < 1:
+        raise InvalidInput("priority must be 1 or more (higher layers win).")
+    with transaction.atomic():
+        # Lock the schedule so two layers added at once cannot take the same priority.
+        Schedule.objects.select_for_update().filter(pk=schedule.pk).first()
+        if schedule.layers.filter(name=name).exists():
+            raise InvalidInput(f"Schedule {schedule.slug!r} already has a layer named {name!r}.")
+        if priority is None:
+            highest = schedule.layers.aggregate(highest=Max("priority"))["highest"]
+            priority = (highest or 0) + 1
+        elif schedule.layers.filter(priority=priority).exists():
+            raise InvalidInput(
+                f"Schedule {schedule.slug!r} already has a layer with priority {priority}."
+            )
+        layer = Layer.objects.create(
+            schedule=schedule,
+            name=name,
+            priority=priority,
+            time_zone=zone.key,
+            rotation_start=rotation_start,
+            shift_count=shift_count,
+            shift_unit=shift_unit,
+            handoff_time=handoff,
+            restrictions=[window.as_json() for window in windows],
+        )
+        LayerParticipant.objects.bulk_create(
+            LayerParticipant(layer=layer, user=person, position=position)
+            for position, person in enumerate(participants)
+        )
+        record_event(
+            verb="oncall.layer_added",
+            subject_type="schedule",
+            subject_id=schedule.pk,
+            actor=actor,
+            note=name,
+            data={
+                "layer": layer.pk,
+                "priority": priority,
+                "participants": [person.email for person in participants],
+            },
+        )
+    return layer
+
+
+def do_add_override(
+    *,
+    schedule: Schedule,
+    user: User,
+    start: datetime,
+    end: datetime,
+    actor: User | None,
+    reason: str = "",
+) -> Override:
+    """Put `user` on call from `start` to `end`, above every layer (and older overrides)."""
+    _check_may_edit(actor, schedule.team)
+    _check_on_call_person(user)
+    _aware(start, "start")
+    _aware(end, "end")
+    if end <= start:
+        raise InvalidInput(
+            f"An override must end after it starts: end {end.isoformat()} is not after "
+            f"start {start.isoformat()}."
+        )
+    reason = reason.strip()
+    if len(reason) > 255:
+        raise InvalidInput(f"reason is {len(reason)} characters long; the limit is 255.")
+    with transaction.atomic():
+        override = Override.objects.create(
+            schedule=schedule,
+            user=user,
+            start=start,
+            end=end,
+            reason=reason,
+            created_by=actor,
+        )
+        record_event(
+            verb="oncall.override_added",
+            subject_type="schedule",
+            subject_id=schedule.pk,
+            actor=actor,
+            note=reason,
+            data={
+                "override": override.pk,
+                "user": user.email,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            },
+        )
+    return override

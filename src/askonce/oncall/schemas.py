@@ -1,0 +1,172 @@
+"""Shapes of schedules, layers, overrides and shifts in the API (django-ninja schemas)."""
+
+from datetime import datetime
+from typing import Literal
+
+from ninja import Field, Schema
+
+from askonce.accounts.models import User
+from askonce.oncall.models import Layer, Override, Schedule
+from askonce.oncall.queries import OnCall, layer_people
+from askonce.oncall.rotation import Shift
+
+
+class RestrictionIn(Schema):
+    days: list[int] = Field(..., description="Weekdays, 0 = Monday … 6 = Sunday.")
+    start: str = Field(..., description="Local wall-clock time, e.g. `09:00`.")
+    end: str = Field(..., description="`17:00`; at or before start means the next day; `24:00`.")
+
+
+class LayerIn(Schema):
+    name: str = Field(..., max_length=100)
+    participants: list[str] = Field(..., description="Staff e-mail addresses, in rotation order.")
+    rotation_start: datetime = Field(..., description="When the first participant goes on call.")
+    shift_count: int = 1
+    shift_unit: Literal["hours", "days", "weeks"] = "weeks"
+    handoff_time: str = Field("09:00", description="Local wall-clock time of each handoff.")
+    time_zone: str | None = Field(None, description="IANA zone; the schedule's when left out.")
+    restrictions: list[RestrictionIn] = Field(
+        default_factory=list, description="Weekly windows the layer is limited to; none = 24/7."
+    )
+    priority: int | None = Field(None, description="Higher layers win; on top when left out.")
+
+
+class ScheduleIn(Schema):
+    name: str = Field(..., max_length=100)
+    team: str = Field(..., description="The team's slug, e.g. `support`.")
+    time_zone: str = "UTC"
+    slug: str | None = None
+    layers: list[LayerIn] = Field(default_factory=list)
+
+
+class OverrideIn(Schema):
+    email: str = Field(..., description="Who is on call instead.")
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+
+class ScheduleOut(Schema):
+    id: int
+    slug: str
+    name: str
+    team: str
+    time_zone: str
+
+    @staticmethod
+    def resolve_team(obj: Schedule) -> str:
+        return obj.team.slug
+
+
+class RestrictionOut(Schema):
+    days: list[int]
+    start: str
+    end: str
+
+
+class LayerOut(Schema):
+    id: int
+    name: str
+    priority: int
+    time_zone: str
+    rotation_start: datetime
+    shift_count: int
+    shift_unit: str
+    handoff_time: str
+    restrictions: list[RestrictionOut]
+    participants: list[str]
+
+    @staticmethod
+    def resolve_handoff_time(obj: Layer) -> str:
+        return f"{obj.handoff_time:%H:%M}"
+
+    @staticmethod
+    def resolve_participants(obj: Layer) -> list[str]:
+        return [person.email for person in layer_people(obj)]
+
+
+class OverrideOut(Schema):
+    id: int
+    email: str
+    name: str
+    start: datetime
+    end: datetime
+    reason: str
+
+    @staticmethod
+    def resolve_email(obj: Override) -> str:
+        return obj.user.email
+
+    @staticmethod
+    def resolve_name(obj: Override) -> str:
+        return obj.user.display_name
+
+
+class ScheduleDetailOut(ScheduleOut):
+    layers: list[LayerOut]
+    overrides: list[OverrideOut] = Field(..., description="Overrides that have not ended yet.")
+
+    @staticmethod
+    def resolve_layers(obj: Schedule) -> list[Layer]:
+        return obj.layer_list  # type: ignore[attr-defined,no-any-return]
+
+    @staticmethod
+    def resolve_overrides(obj: Schedule) -> list[Override]:
+        return obj.override_list  # type: ignore[attr-defined,no-any-return]
+
+
+class ShiftOut(Schema):
+    start: datetime
+    end: datetime
+    email: str
+    name: str
+    kind: Literal["layer", "override"]
+    layer: str | None = Field(..., description="The layer's name; null for an override.")
+
+    @staticmethod
+    def from_shift(shift: Shift[User]) -> "ShiftOut":
+        return ShiftOut(
+            start=shift.start,
+            end=shift.end,
+            email=shift.user.email,
+            name=shift.user.display_name,
+            kind=shift.source.kind,
+            layer=shift.source.name if shift.source.kind == "layer" else None,
+        )
+
+
+class ShiftsOut(Schema):
+    schedule: str
+    start: datetime
+    end: datetime
+    shifts: list[ShiftOut]
+
+
+class OnCallPersonOut(Schema):
+    email: str
+    name: str
+    kind: Literal["layer", "override"]
+    layer: str | None = Field(..., description="The layer's name; null for an override.")
+    since: datetime = Field(
+        ..., description="When this person's duty began (at most 35 days back)."
+    )
+    until: datetime | None = Field(
+        ..., description="When they hand over or nobody is on call; null: not within a year."
+    )
+
+    @staticmethod
+    def from_on_call(found: OnCall) -> "OnCallPersonOut":
+        return OnCallPersonOut(
+            email=found.user.email,
+            name=found.user.display_name,
+            kind=found.source.kind,
+            layer=found.source.name if found.source.kind == "layer" else None,
+            since=found.since,
+            until=found.until,
+        )
+
+
+class OnCallOut(Schema):
+    schedule: str = Field(..., description="The schedule's slug.")
+    at: datetime
+    on_call: list[OnCallPersonOut] = Field(..., description="Empty when nobody is on call.")
