@@ -22,6 +22,8 @@ urlpatterns = [
         name="agent-ticket-action",
     ),
     path("attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
+    path("console/schedules/", views.schedule_list, name="schedules"),
+    path("console/schedules/<slug:slug>/", views.schedule_detail, name="schedule"),
     path("portal/", views.portal_home, name="portal"),
     path("portal/new/", views.portal_new_ticket, name="portal-new"),
     path("portal/tickets/<int:ticket_id>/", views.portal_ticket, name="portal-ticket"),

@@ -5,6 +5,7 @@ become a message on the page the person came from; nothing is half-applied.
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, cast
 
@@ -14,10 +15,12 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from askonce.accounts.models import User
 from askonce.core.errors import DomainError, NotFound
+from askonce.oncall import queries as oncall_queries
 from askonce.teams.models import Team
 from askonce.teams.queries import all_teams, is_agent, team_by_slug, team_ids_of
 from askonce.tickets import actions, queries
@@ -272,4 +275,68 @@ def portal_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
         request,
         "portal/ticket.html",
         {"ticket": ticket, "thread": queries.ticket_messages(_me(request), ticket)},
+    )
+
+
+def _hue(email: str) -> int:
+    return sum(email.encode()) * 47 % 360
+
+
+@staff_required
+def schedule_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    rows = []
+    for schedule in oncall_queries.visible_schedules(_me(request)).select_related("team"):
+        duty = oncall_queries.on_call_at(schedule, now)
+        rows.append({"schedule": schedule, "duty": duty})
+    return render(request, "console/schedules.html", {"rows": rows})
+
+
+@staff_required
+def schedule_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        schedule = oncall_queries.access_schedule(_me(request), slug)
+    except DomainError as error:
+        raise Http404(error.message) from error
+    try:
+        days = min(28, max(1, int(request.GET.get("days", 7))))
+    except ValueError:
+        days = 7
+    now = timezone.now()
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
+    end = start + timedelta(days=days)
+    span = (end - start).total_seconds()
+    timeline = oncall_queries.timeline(schedule, start, end)
+    rows = []
+    for row in timeline.rows:
+        bars = []
+        for shift in row.shifts:
+            left = max(0.0, (shift.start - start).total_seconds() / span * 100)
+            right = min(100.0, (shift.end - start).total_seconds() / span * 100)
+            bars.append(
+                {
+                    "shift": shift,
+                    "left": f"{left:.3f}",
+                    "width": f"{max(right - left, 0.2):.3f}",
+                    "hue": _hue(shift.user.email),
+                }
+            )
+        rows.append({"row": row, "bars": bars})
+    ticks = [
+        {"at": start + timedelta(days=d), "left": f"{(d * 86400) / span * 100:.3f}"}
+        for d in range(days + 1)
+    ]
+    return render(
+        request,
+        "console/schedule.html",
+        {
+            "schedule": schedule,
+            "rows": rows,
+            "ticks": ticks,
+            "now_left": f"{(now - start).total_seconds() / span * 100:.3f}",
+            "duty": oncall_queries.on_call_at(schedule, now),
+            "days": days,
+            "start": start,
+            "end": end,
+        },
     )

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
@@ -18,6 +19,10 @@ import nh3
 # Headers we add on outbound mail; never believed when they arrive from outside.
 INTERNAL_HEADER_PREFIX = "x-askonce-"
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+# Control characters, NUL above all: PostgreSQL refuses NUL in text, which would fail intake.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
+_TOO_DEEP = "(The parts of this mail are nested too deeply to read; the original is kept.)"
 _QUOTE_HEADER = re.compile(
     r"^(On .{3,200}wrote:|Le .{3,200}a écrit ?:|Am .{3,200}schrieb .{0,80}:|"
     r"-{2,}\s*Original Message\s*-{2,}|_{10,}|From: .+)\s*$",
@@ -72,7 +77,7 @@ def _header(message: Any, name: str) -> str:
         return ""
     if value is None:
         return ""
-    return " ".join(str(value).split())
+    return _CONTROL.sub("", " ".join(str(value).split()))
 
 
 def _message_ids(value: str) -> list[str]:
@@ -96,7 +101,10 @@ def _decode_part(part: Message, problems: list[str]) -> str:
 def html_to_text(markup: str) -> str:
     """Readable text from HTML: scripts and styles dropped, tags removed, blocks kept apart."""
     markup = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</tr>|</h[1-6]>", "\n", markup)
-    text = nh3.clean(markup, tags=set(), clean_content_tags={"script", "style", "head", "title"})
+    # What a mail client shows nothing of. Raw-text elements (noscript above all: mail runs no
+    # scripts, so its content is markup there) would otherwise come out as tags in the text.
+    hidden = {"script", "style", "head", "title", "noscript", "iframe", "noembed", "noframes"}
+    text = nh3.clean(markup, tags=set(), clean_content_tags=hidden)
     text = html.unescape(text)
     lines = [" ".join(line.split()) for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
@@ -189,7 +197,16 @@ def _authentication_failure(message: Message) -> str:
 def parse_mail(raw: bytes) -> ParsedMail:
     """Parse any bytes; broken parts are noted in `problems`, never raised."""
     problems: list[str] = []
-    message = message_from_bytes(raw, policy=policy.default)
+    try:
+        message = message_from_bytes(raw, policy=policy.default)
+    except RecursionError:
+        # Parts nested deeper than the parser can follow: read the headers, say why there is no
+        # text; the raw message stays on the InboundMail row.
+        message = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        del message["Content-Type"]
+        del message["Content-Transfer-Encoding"]
+        message.set_payload(_TOO_DEEP)
+        problems.append("MIME parts nested too deeply to read")
     for defect in getattr(message, "defects", [])[:5]:
         problems.append(defect.__class__.__name__)
     for name in list(message.keys()):
@@ -203,7 +220,11 @@ def parse_mail(raw: bytes) -> ParsedMail:
             _header(message, "Sender") or _header(message, "Return-Path")
         )
     from_address = from_address.strip().lower()
-    if any(ch in from_address for ch in ' \r\n<>,;"') or from_address.count("@") != 1:
+    if (
+        any(ch in from_address for ch in ' \r\n<>,;"')
+        or from_address.count("@") != 1
+        or len(from_address) > 254  # RFC 5321's limit, and the contact's email column
+    ):
         problems.append(f"unusable sender address {from_address!r}")
         from_address = ""
 
@@ -233,8 +254,11 @@ def parse_mail(raw: bytes) -> ParsedMail:
             continue
         filename = part.get_filename() or "attachment"
         filename = re.sub(r"[\x00-\x1f/\\]", "_", str(filename))[-150:]
+        content_type = part.get_content_type()
+        if not _CONTENT_TYPE.fullmatch(content_type):
+            content_type = "application/octet-stream"
         attachments.append(
-            Attachment(filename=filename, content_type=part.get_content_type(), content=content)  # type: ignore[arg-type]
+            Attachment(filename=filename, content_type=content_type, content=content)  # type: ignore[arg-type]
         )
 
     body = body.replace("\r\n", "\n").replace("\x00", "")

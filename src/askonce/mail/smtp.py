@@ -8,18 +8,21 @@ becomes of it.
 
 import asyncio
 import logging
+import re
 import ssl
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, DataError, close_old_connections
 
 from askonce.mail.actions import MailRejected, do_receive_mail, do_store_unprocessable_mail
 from askonce.mail.routing import route_for
 
 logger = logging.getLogger("askonce.smtpd")
+# A NUL in MAIL FROM would make PostgreSQL refuse the row, and the sender retry for days.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _in_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
@@ -54,7 +57,7 @@ class IntakeHandler:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
         sender = envelope.mail_from or ""
-        sender = "" if sender == "<>" else sender
+        sender = "" if sender == "<>" else _CONTROL.sub("", sender)
         recipients = list(envelope.rcpt_tos)
         try:
             intake = await _in_thread(
@@ -67,15 +70,22 @@ class IntakeHandler:
         except MailRejected as refusal:
             await self._keep(raw, sender, recipients, f"refused: {refusal.message}")
             return f"{refusal.code} {refusal.message}"
+        except DataError as error:  # this message's own data: a retry would fail the same way
+            return await self._keep_for_review(raw, sender, recipients, error)
         except (DatabaseError, OSError, MemoryError, TimeoutError):
             logger.exception("intake failed transiently; the sender will retry")
             return "451 4.3.0 Temporary failure storing the message; please retry"
         except Exception as error:  # a bug must not lose the mail nor crash the server
-            logger.exception("intake failed on a message; keeping it for review")
-            if await self._keep(raw, sender, recipients, f"{error.__class__.__name__}: {error}"):
-                return "250 2.0.0 Accepted; kept for review by an administrator"
-            return "451 4.3.0 Temporary failure storing the message; please retry"
+            return await self._keep_for_review(raw, sender, recipients, error)
         return intake.smtp_reply
+
+    async def _keep_for_review(
+        self, raw: bytes, sender: str, recipients: list[str], error: Exception
+    ) -> str:
+        logger.exception("intake failed on a message; keeping it for review")
+        if await self._keep(raw, sender, recipients, f"{error.__class__.__name__}: {error}"):
+            return "250 2.0.0 Accepted; kept for review by an administrator"
+        return "451 4.3.0 Temporary failure storing the message; please retry"
 
     async def _keep(self, raw: bytes, sender: str, recipients: list[str], error: str) -> bool:
         try:
@@ -91,6 +101,25 @@ class IntakeHandler:
             logger.exception("could not keep a refused message")
             return False
         return True
+
+
+class _Session(SMTP):
+    """aiosmtpd's SMTP session without its 1,000-octet line limit.
+
+    RFC 5321 caps a line there, but real mail exceeds it (HTML on one line, a subject nobody
+    folded, bare LF line ends that make a whole message one line) and Postfix passes such mail
+    on. Refusing it bounces a customer's mail and leaves support nothing to look at; the message
+    size limit still applies, and commands keep their own limit.
+    """
+
+    def __init__(self, handler: Any, **options: Any) -> None:
+        self.line_length_limit = max(options.get("data_size_limit") or 0, SMTP.line_length_limit)
+        super().__init__(handler, **options)
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _Session(self.handler, **self.SMTP_kwargs)
 
 
 def _authenticator() -> Any:
@@ -113,7 +142,7 @@ def make_server(host: str, port: int) -> Controller:
         tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_context.load_cert_chain(settings.SMTP_TLS_CERT, settings.SMTP_TLS_KEY)
     authenticator, auth_required = _authenticator()
-    return Controller(
+    return _Controller(
         IntakeHandler(),
         hostname=host,
         port=port,

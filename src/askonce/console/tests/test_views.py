@@ -89,3 +89,22 @@ def test_contact_gets_404_for_another_organizations_page(client, make_contact, m
     reply = client.post(f"/portal/tickets/{other.pk}/", {"body": "let me in"})
     assert reply.status_code == 404
     assert other.messages.count() == 1
+
+
+def test_on_call_pages_show_who_is_on_call_and_the_timeline(client) -> None:
+    from askonce.console.demo import load_demo_data
+
+    load_demo_data()
+    from askonce.accounts.models import User
+
+    with time_machine.travel("2027-03-16 10:00:00+00:00", tick=False):  # Tuesday, 10:00 London
+        client.force_login(User.objects.get(email="sam@example.com"))
+        listing = client.get("/console/schedules/").content.decode()
+        assert "lena@example.com" in listing
+        page = client.get("/console/schedules/support/")
+        assert client.get("/console/schedules/nope/").status_code == 404
+    text = page.content.decode()
+    assert page.status_code == 200
+    for label in ["London", "San Francisco", "Weekend ticket duty"]:
+        assert label in text
+    assert 'data-testid="on-call">Lena Fischer' in text
