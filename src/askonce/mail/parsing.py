@@ -80,6 +80,23 @@ def _header(message: Any, name: str) -> str:
     return _CONTROL.sub("", " ".join(str(value).split()))
 
 
+def _raw_all(message: Any, name: str) -> list[str]:
+    """A header's undecoded values. For headers of plain tokens and ids this is all we need, and
+    it skips the header registry, which parses a header anew on every access."""
+    cache = getattr(message, "_askonce_raw", None)
+    if cache is None:
+        cache = {}
+        for key, value in message.raw_items():
+            cache.setdefault(key.lower(), []).append(str(value))
+        message._askonce_raw = cache
+    return list(cache.get(name.lower(), []))
+
+
+def _raw(message: Any, name: str) -> str:
+    values = _raw_all(message, name)
+    return _CONTROL.sub("", " ".join(values[0].split())) if values else ""
+
+
 def _message_ids(value: str) -> list[str]:
     return [match.lower() for match in _MESSAGE_ID.findall(value)][:50]
 
@@ -127,18 +144,18 @@ def trim_quoted(text: str) -> str:
 
 
 def _auto_reply_reason(message: Message, subject: str, sender: str) -> str:
-    auto_submitted = _header(message, "Auto-Submitted").lower()
+    auto_submitted = _raw(message, "Auto-Submitted").lower()
     if auto_submitted and auto_submitted != "no":
         return f"Auto-Submitted: {auto_submitted}"
     for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
-        if _header(message, name) and name != "X-Auto-Response-Suppress":
+        if _raw(message, name) and name != "X-Auto-Response-Suppress":
             return f"{name} header"
-    if _header(message, "X-Auto-Response-Suppress").lower() in {"all", "oof"}:
+    if _raw(message, "X-Auto-Response-Suppress").lower() in {"all", "oof"}:
         return "X-Auto-Response-Suppress"
-    precedence = _header(message, "Precedence").lower()
+    precedence = _raw(message, "Precedence").lower()
     if precedence in {"bulk", "junk", "list", "auto_reply"}:
         return f"Precedence: {precedence}"
-    if _header(message, "List-Id") or _header(message, "List-Unsubscribe"):
+    if _raw(message, "List-Id") or _raw(message, "List-Unsubscribe"):
         return "mailing list"
     if _AUTO_SUBJECT.match(subject):
         return "out-of-office subject"
@@ -173,7 +190,7 @@ def _bounce(message: Message, sender: str) -> Bounce | None:
                 match = re.search(r"(?im)^Message-ID:\s*(<[^>]+>)", inner)
                 original = original or (match.group(1) if match else "")
     if not original:
-        ids = _message_ids(_header(message, "In-Reply-To") + " " + _header(message, "References"))
+        ids = _message_ids(_raw(message, "In-Reply-To") + " " + _raw(message, "References"))
         original = f"<{ids[0]}>" if ids else ""
     ids = _message_ids(original)
     return Bounce(
@@ -186,7 +203,7 @@ def _bounce(message: Message, sender: str) -> Bounce | None:
 
 def _authentication_failure(message: Message) -> str:
     """`dkim=fail` (or spf/dmarc) from our receiving server's Authentication-Results."""
-    for value in message.get_all("Authentication-Results") or []:
+    for value in _raw_all(message, "Authentication-Results"):
         for method in ("dmarc", "dkim", "spf"):
             match = re.search(rf"\b{method}\s*=\s*(fail|softfail|permerror)\b", str(value), re.I)
             if match:
@@ -263,14 +280,14 @@ def parse_mail(raw: bytes) -> ParsedMail:
 
     body = body.replace("\r\n", "\n").replace("\x00", "")
     return ParsedMail(
-        message_id=(_message_ids(_header(message, "Message-ID")) or [""])[0],
-        in_reply_to=_message_ids(_header(message, "In-Reply-To")),
-        references=_message_ids(_header(message, "References")),
+        message_id=(_message_ids(_raw(message, "Message-ID")) or [""])[0],
+        in_reply_to=_message_ids(_raw(message, "In-Reply-To")),
+        references=_message_ids(_raw(message, "References")),
         subject=subject,
         from_address=from_address,
         from_name=" ".join(from_name.split())[:200],
-        to=[address.lower() for _, address in getaddresses([_header(message, "To")]) if address],
-        cc=[address.lower() for _, address in getaddresses([_header(message, "Cc")]) if address],
+        to=[address.lower() for _, address in getaddresses([_raw(message, "To")]) if address],
+        cc=[address.lower() for _, address in getaddresses([_raw(message, "Cc")]) if address],
         body=trim_quoted(body) if body.strip() else "",
         full_body=body.strip(),
         attachments=attachments,

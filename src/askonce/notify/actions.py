@@ -4,6 +4,8 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
+from django.tasks import task_backends
+from django_tasks_db.backend import DatabaseBackend
 
 from askonce.notify.models import OutboundMail
 from askonce.notify.tasks import send_outbound_mail
@@ -43,5 +45,10 @@ def do_queue_email(
         reply_to=_one_line(reply_to),
         from_email=_one_line(from_email),
     )
-    transaction.on_commit(lambda: send_outbound_mail.enqueue(outbound.pk), robust=True)
+    if isinstance(task_backends["default"], DatabaseBackend):
+        # The queue is a table: enqueued in the same transaction, the mail is sent if and only
+        # if the change that caused it is committed, and it costs no second commit.
+        send_outbound_mail.enqueue(outbound.pk)
+    else:
+        transaction.on_commit(lambda: send_outbound_mail.enqueue(outbound.pk), robust=True)
     return outbound
