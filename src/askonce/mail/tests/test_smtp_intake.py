@@ -229,3 +229,35 @@ def test_mail_from_our_own_address_is_ignored(acme, send, mail, mailbox) -> None
     send(mail(sender="support@example.com", subject="loop"))
     assert Ticket.objects.count() == 0 and mailbox.messages == []
     assert InboundMail.objects.get().outcome == Outcome.LOOP
+
+
+def test_concurrent_sessions_share_commits_without_mixing_answers(acme, intake) -> None:
+    """Twenty sessions at once: each gets its own answer; a bad message spoils only itself."""
+    import threading
+
+    answers: dict[int, object] = {}
+
+    def deliver(index: int) -> None:
+        sender = "alice@acme.example" if index != 7 else ""
+        raw = (
+            (f"From: {sender}\r\n" if sender else "")
+            + f"To: support@example.com\r\nSubject: Parallel {index}\r\n"
+            + f"Message-ID: <parallel-{index}@mail.test>\r\n\r\nBody {index}\r\n"
+        ).encode()
+        with smtplib.SMTP("127.0.0.1", intake, timeout=30) as client:
+            try:
+                answers[index] = client.sendmail("alice@acme.example", ["support@example.com"], raw)
+            except smtplib.SMTPDataError as error:
+                answers[index] = error.smtp_code
+
+    threads = [threading.Thread(target=deliver, args=(index,)) for index in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert answers[7] == 550
+    assert all(answers[index] == {} for index in range(20) if index != 7)
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == sorted(
+        f"Parallel {index}" for index in range(20) if index != 7
+    )
+    assert InboundMail.objects.filter(outcome=Outcome.REJECTED).count() == 1
