@@ -68,6 +68,7 @@ def _mount() -> None:
 
     api.add_router("/", tickets_router)
     api.add_router("/", "askonce.oncall.api.router")
+    api.add_router("/", "askonce.notify.api.router")
 
 
 _mount()

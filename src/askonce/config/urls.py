@@ -6,5 +6,6 @@ from askonce.config.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("", include("askonce.oncall.urls")),
     path("", include("askonce.console.urls")),
 ]

@@ -5,6 +5,7 @@ from django.db import transaction
 from askonce.accounts.actions import do_create_organization, do_create_user
 from askonce.accounts.models import Organization, Plan, User
 from askonce.oncall.demo import load_oncall_demo
+from askonce.oncall.paging_demo import load_paging_demo
 from askonce.teams.actions import do_add_member, do_create_team
 from askonce.teams.models import Team
 from askonce.tickets.actions import (
@@ -99,6 +100,7 @@ def load_demo_data() -> bool:
             _demo_tickets()
             created = True
         created = load_oncall_demo() or created
+        created = load_paging_demo() or created
     return created
 
 

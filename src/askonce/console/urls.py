@@ -22,6 +22,8 @@ urlpatterns = [
         name="agent-ticket-action",
     ),
     path("attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
+    path("console/pages/", views.page_list, name="pages"),
+    path("console/pages/<int:page_id>/<str:action>/", views.page_action, name="page-action"),
     path("console/schedules/", views.schedule_list, name="schedules"),
     path("console/schedules/<slug:slug>/", views.schedule_detail, name="schedule"),
     path("portal/", views.portal_home, name="portal"),

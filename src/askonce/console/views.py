@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from askonce.accounts.models import User
 from askonce.core.errors import DomainError, NotFound
 from askonce.oncall import queries as oncall_queries
+from askonce.oncall.paging import do_acknowledge_page, do_page_team, do_resolve_page
 from askonce.teams.models import Team
 from askonce.teams.queries import all_teams, is_agent, team_by_slug, team_ids_of
 from askonce.tickets import actions, queries
@@ -140,6 +141,7 @@ def agent_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "may_post_internal": queries.may_post_internal(user, ticket),
             "may_post_public": is_agent(user),
             "teams": [team for team in all_teams() if team.slug != "support"],
+            "all_teams": all_teams(),
             "decisions": DocumentationDecision.choices,
             "due_soon": queries.is_due_soon(ticket),
         },
@@ -162,6 +164,7 @@ def agent_ticket_action(request: HttpRequest, ticket_id: int, action: str) -> Ht
         "close": "Closed.",
         "reply": "Reply sent to the customer.",
         "note": "Internal note added.",
+        "page": "Paged.",
     }
     if action not in done:
         raise Http404(f"Unknown action {action!r}")
@@ -192,6 +195,14 @@ def agent_ticket_action(request: HttpRequest, ticket_id: int, action: str) -> Ht
             actions.do_reopen_ticket(ticket=ticket, actor=user)
         elif action == "close":
             actions.do_close_ticket(ticket=ticket, actor=user)
+        elif action == "page":
+            page = do_page_team(
+                team=team_by_slug(form.get("team", "")),
+                actor=user,
+                summary=form.get("summary", "").strip() or f"Ticket #{ticket.pk}: {ticket.subject}",
+                ticket_id=ticket.pk,
+            )
+            done["page"] = f"Page #{page.pk} sent to {page.policy.team.name}'s on-call."
         else:
             actions.do_post_message(
                 ticket=ticket,
@@ -340,3 +351,36 @@ def schedule_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "end": end,
         },
     )
+
+
+@staff_required
+def page_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "open")
+    if status not in {"open", "triggered", "acknowledged", "resolved", "all"}:
+        raise Http404(f"Unknown status {status!r}")
+    pages = list(
+        oncall_queries.filter_pages(_me(request), status=status).select_related(
+            "policy", "policy__team", "ticket", "acknowledged_by", "resolved_by"
+        )[:200]
+    )
+    return render(request, "console/pages.html", {"pages": pages, "status": status})
+
+
+@staff_required
+@require_POST
+def page_action(request: HttpRequest, page_id: int, action: str) -> HttpResponse:
+    try:
+        page = oncall_queries.access_page(_me(request), page_id)
+        if action == "ack":
+            do_acknowledge_page(page=page, actor=_me(request), via="console")
+            messages.success(request, f"Page #{page.pk} acknowledged; escalation stopped.")
+        elif action == "resolve":
+            do_resolve_page(page=page, actor=_me(request), via="console")
+            messages.success(request, f"Page #{page.pk} resolved.")
+        else:
+            raise Http404(f"Unknown action {action!r}")
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("pages")

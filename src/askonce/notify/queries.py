@@ -1,10 +1,14 @@
-"""Reads of sent mail: which thread a Message-ID belongs to, how much a sender was sent."""
+"""Reads of sent mail (which thread a Message-ID belongs to, how much a sender was sent) and of
+webhook endpoints and their deliveries."""
 
 from datetime import timedelta
+from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from askonce.notify.models import OutboundMail
+from askonce.core.errors import Forbidden, NotFound
+from askonce.notify.models import OutboundMail, WebhookDelivery, WebhookEndpoint
 
 
 def thread_of(message_ids: list[str]) -> str:
@@ -25,3 +29,27 @@ def mails_sent_recently(*, recipient: str, kind: str, hours: int = 1) -> int:
     return OutboundMail.objects.filter(
         kind=kind, recipients=recipient, created_at__gte=since
     ).count()
+
+
+def person_has_webhooks(user: Any) -> bool:
+    """Whether someone has a webhook of their own (a contact method) switched on."""
+    return WebhookEndpoint.objects.filter(user=user, is_active=True).exists()
+
+
+def visible_webhook_endpoints(user: Any) -> QuerySet[WebhookEndpoint]:
+    """Admins see every endpoint; other staff their own contact methods."""
+    if not user.is_authenticated or not user.is_active or not user.is_staff_member:
+        raise Forbidden("Webhooks are for staff only.")
+    endpoints = WebhookEndpoint.objects.select_related("user").order_by("name", "id")
+    return endpoints if user.is_superuser else endpoints.filter(user=user)
+
+
+def access_webhook_endpoint(user: Any, endpoint_id: int) -> WebhookEndpoint:
+    endpoint = visible_webhook_endpoints(user).filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise NotFound(f"Webhook endpoint #{endpoint_id} not found.")
+    return endpoint
+
+
+def recent_deliveries(endpoint: WebhookEndpoint, limit: int = 50) -> list[WebhookDelivery]:
+    return list(endpoint.deliveries.order_by("-id")[:limit])

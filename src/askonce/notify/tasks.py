@@ -29,6 +29,9 @@ def send_outbound_mail(outbound_id: int) -> str:
         headers.update({"In-Reply-To": root, "References": root})
     if outbound.kind in {"acknowledgement", "explanation"}:
         headers["Auto-Submitted"] = "auto-replied"
+    elif outbound.kind == "page":
+        # An on-call person's out-of-office answer must not come back to support@.
+        headers["Auto-Submitted"] = "auto-generated"
     message = EmailMessage(
         subject=outbound.subject,
         body=outbound.body,

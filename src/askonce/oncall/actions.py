@@ -1,5 +1,7 @@
-"""Every write to schedules: creating them, adding layers and overrides."""
+"""Every write to schedules (creating them, adding layers and overrides) and to escalation
+policies and routing keys. Writes to pages are in `paging`."""
 
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, time
@@ -7,13 +9,24 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.text import slugify
 
 from askonce.accounts.models import User
 from askonce.core.errors import Forbidden, InvalidInput
 from askonce.core.events import record_event
 from askonce.core.text import clean_line
-from askonce.oncall.models import Layer, LayerParticipant, Override, Schedule
+from askonce.oncall.models import (
+    EscalationPolicy,
+    EscalationStep,
+    Layer,
+    LayerParticipant,
+    Override,
+    RoutingKey,
+    Schedule,
+    StepKind,
+)
+from askonce.oncall.queries import hash_routing_key
 from askonce.oncall.rotation import (
     ShiftUnit,
     check_time_zone,
@@ -24,6 +37,9 @@ from askonce.teams.models import Team
 from askonce.teams.queries import team_ids_of
 
 MAX_SHIFT_COUNT = 1000
+MAX_STEPS = 20
+MAX_WAIT_MINUTES = 24 * 60
+MAX_REPEATS = 10
 
 
 @dataclass(frozen=True)
@@ -53,7 +69,9 @@ def _check_may_edit(actor: User | None, team: Team) -> None:
         raise Forbidden("On-call schedules are for staff only.")
     if actor.is_superuser or team.pk in team_ids_of(actor):
         return
-    raise Forbidden(f"Only members of {team.name} or an admin can change its on-call schedules.")
+    raise Forbidden(
+        f"Only members of {team.name} or an admin can change its on-call schedules and policies."
+    )
 
 
 def _aware(value: datetime, name: str) -> datetime:
@@ -69,6 +87,16 @@ def _check_on_call_person(user: User) -> None:
         )
 
 
+def _check_slug(slug: str) -> str:
+    # Digits alone would read as an id in /schedules/{id-or-slug}.
+    if not slug or slugify(slug) != slug or len(slug) > 50 or slug.isdigit():
+        raise InvalidInput(
+            "slug must be lower-case letters, digits and hyphens, at most 50 and not only "
+            f"digits; got {slug!r}."
+        )
+    return slug
+
+
 def do_create_schedule(
     *,
     team: Team,
@@ -81,13 +109,7 @@ def do_create_schedule(
     _check_may_edit(actor, team)
     name = clean_line(name, field="name", max_length=100)
     zone = check_time_zone(time_zone)
-    slug = (slug or slugify(name)).strip()
-    # Digits alone would read as an id in /schedules/{id-or-slug}.
-    if not slug or slugify(slug) != slug or len(slug) > 50 or slug.isdigit():
-        raise InvalidInput(
-            "slug must be lower-case letters, digits and hyphens, at most 50 and not only "
-            f"digits; got {slug!r}."
-        )
+    slug = _check_slug((slug or slugify(name)).strip())
     if Schedule.objects.filter(slug=slug).exists():
         raise InvalidInput(f"A schedule with the slug {slug!r} already exists.")
     with transaction.atomic():
@@ -224,3 +246,130 @@ def do_add_override(
             },
         )
     return override
+
+
+@dataclass(frozen=True)
+class StepDraft:
+    """One step of a new policy: notify `target` (a Schedule, a User or a Team), then wait."""
+
+    target: Schedule | User | Team
+    wait_minutes: int = 0
+
+    @property
+    def kind(self) -> str:
+        if isinstance(self.target, Schedule):
+            return StepKind.SCHEDULE
+        if isinstance(self.target, Team):
+            return StepKind.TEAM
+        return StepKind.USER
+
+
+def do_create_escalation_policy(
+    *,
+    team: Team,
+    name: str,
+    steps: Sequence[StepDraft],
+    actor: User | None,
+    slug: str = "",
+    repeat_count: int = 0,
+) -> EscalationPolicy:
+    """A policy for `team`: its steps run in order until someone acknowledges the page."""
+    _check_may_edit(actor, team)
+    name = clean_line(name, field="name", max_length=100)
+    slug = _check_slug((slug or slugify(name)).strip())
+    if not steps:
+        raise InvalidInput("An escalation policy needs at least one step.")
+    if len(steps) > MAX_STEPS:
+        raise InvalidInput(f"An escalation policy can have at most {MAX_STEPS} steps.")
+    for number, step in enumerate(steps, start=1):
+        if not 0 <= step.wait_minutes <= MAX_WAIT_MINUTES:
+            raise InvalidInput(
+                f"Step {number}: wait_minutes must be between 0 and {MAX_WAIT_MINUTES}."
+            )
+        if step.kind == StepKind.USER:
+            _check_on_call_person(step.target)  # type: ignore[arg-type]
+    if not 0 <= repeat_count <= MAX_REPEATS:
+        raise InvalidInput(f"repeat_count must be between 0 and {MAX_REPEATS}.")
+    if repeat_count and steps[-1].wait_minutes < 1:
+        # Otherwise every round would start the moment the last one ended.
+        raise InvalidInput("A policy that repeats must wait at least a minute after its last step.")
+    if EscalationPolicy.objects.filter(slug=slug).exists():
+        raise InvalidInput(f"An escalation policy with the slug {slug!r} already exists.")
+    with transaction.atomic():
+        policy = EscalationPolicy.objects.create(
+            team=team, name=name, slug=slug, repeat_count=repeat_count
+        )
+        EscalationStep.objects.bulk_create(
+            EscalationStep(
+                policy=policy,
+                position=position,
+                kind=step.kind,
+                wait_minutes=step.wait_minutes,
+                **{step.kind: step.target},
+            )
+            for position, step in enumerate(steps)
+        )
+        record_event(
+            verb="oncall.policy_created",
+            subject_type="escalation_policy",
+            subject_id=policy.pk,
+            actor=actor,
+            note=name,
+            data={
+                "team": team.slug,
+                "slug": slug,
+                "repeat_count": repeat_count,
+                "steps": [
+                    {"kind": step.kind, "target": str(step.target), "wait": step.wait_minutes}
+                    for step in steps
+                ],
+            },
+        )
+    return policy
+
+
+def do_create_routing_key(
+    *, policy: EscalationPolicy, name: str, actor: User | None
+) -> tuple[RoutingKey, str]:
+    """A new key for monitoring tools to page `policy` with; the key is returned only here."""
+    _check_may_edit(actor, policy.team)
+    name = clean_line(name, field="name", max_length=100)
+    # 32 characters, like a PagerDuty integration key: some clients check the length.
+    key = secrets.token_hex(16)
+    with transaction.atomic():
+        row = RoutingKey.objects.create(
+            policy=policy, name=name, prefix=key[:6], key_hash=hash_routing_key(key)
+        )
+        record_event(
+            verb="oncall.routing_key_created",
+            subject_type="escalation_policy",
+            subject_id=policy.pk,
+            actor=actor,
+            note=name,
+            data={"routing_key": row.pk, "prefix": row.prefix},
+        )
+    return row, key
+
+
+def do_record_routing_key_use(*, routing_key: RoutingKey) -> None:
+    """Remember when a key was last used (at most every five minutes: it is on every event)."""
+    now = timezone.now()
+    last = routing_key.last_used_at
+    if last is None or (now - last).total_seconds() > 300:
+        RoutingKey.objects.filter(pk=routing_key.pk).update(last_used_at=now)
+
+
+def do_revoke_routing_key(*, routing_key: RoutingKey, actor: User | None) -> RoutingKey:
+    _check_may_edit(actor, routing_key.policy.team)
+    with transaction.atomic():
+        routing_key.revoked_at = timezone.now()
+        routing_key.save(update_fields=["revoked_at"])
+        record_event(
+            verb="oncall.routing_key_revoked",
+            subject_type="escalation_policy",
+            subject_id=routing_key.policy_id,
+            actor=actor,
+            note=routing_key.name,
+            data={"routing_key": routing_key.pk, "prefix": routing_key.prefix},
+        )
+    return routing_key

@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from askonce.oncall.models import Layer, LayerParticipant, Override, Schedule
+from askonce.oncall.models import (
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTimer,
+    Layer,
+    LayerParticipant,
+    Override,
+    Page,
+    RoutingKey,
+    Schedule,
+)
 
 
 class LayerInline(admin.TabularInline):
@@ -32,3 +42,37 @@ class LayerAdmin(admin.ModelAdmin):
 class OverrideAdmin(admin.ModelAdmin):
     list_display = ["schedule", "user", "start", "end", "reason"]
     raw_id_fields = ["user", "created_by"]
+
+
+class StepInline(admin.TabularInline):
+    model = EscalationStep
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "team", "repeat_count"]
+    inlines = [StepInline]
+
+
+class TimerInline(admin.TabularInline):
+    model = EscalationTimer
+    extra = 0
+    readonly_fields = ["round", "step_index", "due_at", "status", "ran_at", "notified", "note"]
+    can_delete = False
+
+
+@admin.register(Page)
+class PageAdmin(admin.ModelAdmin):
+    list_display = ["id", "summary", "status", "urgency", "policy", "trigger_count", "created_at"]
+    list_filter = ["status", "urgency", "policy"]
+    search_fields = ["summary", "dedup_key"]
+    raw_id_fields = ["ticket", "triggered_by", "acknowledged_by", "resolved_by"]
+    inlines = [TimerInline]
+
+
+@admin.register(RoutingKey)
+class RoutingKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "policy", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "key_hash"]

@@ -1,6 +1,7 @@
-"""On-call endpoints of /api/v1: schedules, who is on call, shifts and the iCalendar feed.
+"""On-call endpoints of /api/v1: schedules, who is on call, shifts and the iCalendar feed;
+escalation policies and their routing keys; pages (trigger, list, acknowledge, resolve).
 
-A schedule is addressed by id or by slug (`/schedules/7` or `/schedules/support`).
+Schedules and policies are addressed by id or by slug (`/schedules/7`, `/schedules/support`).
 """
 
 import re
@@ -12,9 +13,9 @@ from ninja import Query, Router, Status
 
 from askonce.accounts.models import User
 from askonce.core.errors import InvalidInput
-from askonce.oncall import actions, queries
+from askonce.oncall import actions, paging, queries
 from askonce.oncall.ical import shifts_calendar
-from askonce.oncall.models import Layer, Override, Schedule
+from askonce.oncall.models import EscalationPolicy, Layer, Override, Page, Schedule
 from askonce.oncall.schemas import (
     LayerIn,
     LayerOut,
@@ -22,11 +23,18 @@ from askonce.oncall.schemas import (
     OnCallPersonOut,
     OverrideIn,
     OverrideOut,
+    PageIn,
+    PageOut,
+    PolicyIn,
+    PolicyOut,
+    RoutingKeyIn,
+    RoutingKeyOut,
     ScheduleDetailOut,
     ScheduleIn,
     ScheduleOut,
     ShiftOut,
     ShiftsOut,
+    StepIn,
 )
 from askonce.teams.queries import team_by_slug
 
@@ -182,3 +190,136 @@ def calendar(
     answer = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     answer["Content-Disposition"] = f'inline; filename="{schedule.slug}.ics"'
     return answer
+
+
+# Escalation policies
+
+
+def _step(user: User, step: StepIn) -> actions.StepDraft:
+    given = [name for name in ("schedule", "user", "team") if getattr(step, name)]
+    if len(given) != 1:
+        raise InvalidInput(
+            "Each step names exactly one of schedule, user or team; "
+            f"got {', '.join(given) or 'none'}."
+        )
+    target: Schedule | User
+    if step.schedule:
+        target = queries.access_schedule(user, step.schedule)
+    elif step.user:
+        target = queries.people_by_email([step.user])[0]
+    else:
+        return actions.StepDraft(team_by_slug(step.team or ""), step.wait_minutes)
+    return actions.StepDraft(target, step.wait_minutes)
+
+
+@router.get("/escalation-policies", response=list[PolicyOut], summary="List escalation policies")
+def list_policies(request: HttpRequest) -> list[EscalationPolicy]:
+    return list(queries.visible_policies(_user(request)))
+
+
+@router.post(
+    "/escalation-policies", response={201: PolicyOut}, summary="Create an escalation policy"
+)
+def create_policy(request: HttpRequest, payload: PolicyIn) -> Status:
+    user = _user(request)
+    queries.check_can_see_schedules(user)
+    policy = actions.do_create_escalation_policy(
+        team=team_by_slug(payload.team),
+        name=payload.name,
+        slug=payload.slug or "",
+        repeat_count=payload.repeat_count,
+        steps=[_step(user, step) for step in payload.steps],
+        actor=user,
+    )
+    return Status(201, policy)
+
+
+@router.get("/escalation-policies/{policy_id}", response=PolicyOut, summary="A policy")
+def get_policy(request: HttpRequest, policy_id: str) -> EscalationPolicy:
+    return queries.access_policy(_user(request), policy_id)
+
+
+@router.post(
+    "/escalation-policies/{policy_id}/routing-keys",
+    response={201: RoutingKeyOut},
+    summary="Create a routing key for monitoring tools (shown once)",
+)
+def create_routing_key(request: HttpRequest, policy_id: str, payload: RoutingKeyIn) -> Status:
+    user = _user(request)
+    row, secret = actions.do_create_routing_key(
+        policy=queries.access_policy(user, policy_id), name=payload.name, actor=user
+    )
+    row.secret = secret  # type: ignore[attr-defined]
+    return Status(201, row)
+
+
+# Pages
+
+PAGE_STATUS = Query("open", description="open (default), triggered, acknowledged, resolved, all")
+
+
+def _policy_to_page(user: User, payload: PageIn) -> EscalationPolicy:
+    if payload.policy:
+        return queries.access_policy(user, payload.policy)
+    if not payload.team:
+        raise InvalidInput("Say whom to page: a team's slug (team) or a policy (policy).")
+    team = team_by_slug(payload.team)
+    policy = queries.policy_for_team(team)
+    if policy is None:
+        raise InvalidInput(
+            f"{team.name} has no escalation policy, so nobody there can be paged. "
+            "Create one first (POST /api/v1/escalation-policies)."
+        )
+    return policy
+
+
+@router.post(
+    "/pages",
+    response={200: PageOut, 201: PageOut},
+    summary="Page a team: 201 with a new page, 200 when the dedup key folds it into an open one",
+)
+def trigger_page(request: HttpRequest, payload: PageIn) -> Status:
+    user = _user(request)
+    queries.check_can_see_schedules(user)
+    triggered = paging.do_trigger_page(
+        policy=_policy_to_page(user, payload),
+        summary=payload.summary,
+        details=payload.details,
+        dedup_key=payload.dedup_key or "",
+        urgency=payload.urgency,
+        ticket_id=payload.ticket_id,
+        source="api",
+        actor=user,
+    )
+    return Status(201 if triggered.created else 200, triggered.page)
+
+
+@router.get("/pages", response=list[PageOut], summary="List pages, newest first")
+def list_pages(
+    request: HttpRequest, status: str = PAGE_STATUS, team: str | None = None, limit: int = 50
+) -> list[Page]:
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit must be between 1 and 500.")
+    pages = queries.filter_pages(
+        _user(request), status=status, team=team_by_slug(team) if team else None
+    )
+    return list(pages.prefetch_related("timers")[:limit])
+
+
+@router.get("/pages/{page_id}", response=PageOut, summary="A page and its escalation")
+def get_page(request: HttpRequest, page_id: int) -> Page:
+    return queries.access_page(_user(request), page_id)
+
+
+@router.post("/pages/{page_id}/ack", response=PageOut, summary="Acknowledge: stop escalating")
+def acknowledge_page(request: HttpRequest, page_id: int) -> Page:
+    user = _user(request)
+    return paging.do_acknowledge_page(
+        page=queries.access_page(user, page_id), actor=user, via="api"
+    )
+
+
+@router.post("/pages/{page_id}/resolve", response=PageOut, summary="Resolve")
+def resolve_page(request: HttpRequest, page_id: int) -> Page:
+    user = _user(request)
+    return paging.do_resolve_page(page=queries.access_page(user, page_id), actor=user, via="api")

@@ -1,5 +1,7 @@
-"""Reads of schedules: who may see them, their shifts, who is on call, timelines to draw."""
+"""Reads of on-call: schedules (who may see them, their shifts, who is on call, timelines to
+draw), escalation policies, pages and routing keys."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,8 +12,21 @@ from askonce.accounts.models import User
 from askonce.accounts.queries import user_by_email
 from askonce.core.errors import Forbidden, InvalidInput, NotFound
 from askonce.oncall import rotation
-from askonce.oncall.models import Layer, LayerParticipant, Override, Schedule
+from askonce.oncall.models import (
+    OPEN_PAGE_STATES,
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTimer,
+    Layer,
+    LayerParticipant,
+    Override,
+    Page,
+    RoutingKey,
+    Schedule,
+)
 from askonce.oncall.rotation import LayerSpec, OverrideSpec, ScheduleSpec, Shift, ShiftLength
+from askonce.teams.models import Team
+from askonce.tickets.models import Ticket
 
 # Longest window one request may lay out: a year of hourly turns is still quick to compute.
 MAX_WINDOW = timedelta(days=366)
@@ -32,12 +47,15 @@ def visible_schedules(user: User) -> QuerySet[Schedule]:
     return Schedule.objects.select_related("team").order_by("name")
 
 
-def access_schedule(user: User, reference: int | str) -> Schedule:
-    """The schedule by id or slug, for staff; NotFound when there is no such schedule."""
+def _id_or_slug(reference: int | str) -> dict[str, int | str]:
     text = str(reference).strip()
     by_id = text.isascii() and text.isdigit() and len(text) < 19  # within a 64-bit key
-    lookup: dict[str, int | str] = {"pk": int(text)} if by_id else {"slug": text}
-    schedule = visible_schedules(user).filter(**lookup).first()
+    return {"pk": int(text)} if by_id else {"slug": text}
+
+
+def access_schedule(user: User, reference: int | str) -> Schedule:
+    """The schedule by id or slug, for staff; NotFound when there is no such schedule."""
+    schedule = visible_schedules(user).filter(**_id_or_slug(reference)).first()
     if schedule is None:
         raise NotFound(f"Schedule {reference!r} not found.")
     return schedule
@@ -212,3 +230,129 @@ def timeline(schedule: Schedule, start: datetime, end: datetime) -> Timeline:
     final = rotation.final_shifts(ScheduleSpec(tuple(specs), overrides), start, end)
     rows.append(TimelineRow("final", "Final schedule", final))
     return Timeline(schedule=schedule, start=start, end=end, rows=rows)
+
+
+def team_schedules(team: Team) -> list[Schedule]:
+    return list(Schedule.objects.filter(team=team).order_by("id"))
+
+
+# Escalation policies
+
+
+def visible_policies(user: User) -> QuerySet[EscalationPolicy]:
+    """Every policy, for staff: anyone may need to page another team."""
+    check_can_see_schedules(user)
+    return EscalationPolicy.objects.select_related("team").order_by("name")
+
+
+def access_policy(user: User, reference: int | str) -> EscalationPolicy:
+    """The policy by id or slug, for staff; NotFound when there is no such policy."""
+    policy = visible_policies(user).filter(**_id_or_slug(reference)).first()
+    if policy is None:
+        raise NotFound(f"Escalation policy {reference!r} not found.")
+    return policy
+
+
+def policy_by_slug(slug: str) -> EscalationPolicy | None:
+    return EscalationPolicy.objects.select_related("team").filter(slug=slug).first()
+
+
+def policy_for_team(team: Team) -> EscalationPolicy | None:
+    """The policy that pages a team: the one with the team's slug, else its oldest."""
+    policies = EscalationPolicy.objects.select_related("team").filter(team=team)
+    return policies.filter(slug=team.slug).first() or policies.order_by("id").first()
+
+
+def policy_steps(policy: EscalationPolicy) -> list[EscalationStep]:
+    return list(
+        policy.steps.select_related("schedule", "user", "team", "schedule__team").order_by(
+            "position"
+        )
+    )
+
+
+def hash_routing_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def routing_key_for(key: str) -> RoutingKey | None:
+    """The active routing key with this secret, with its policy; None for anything else."""
+    key = key.strip()
+    if not key or len(key) > 200:
+        return None
+    return (
+        RoutingKey.objects.select_related("policy", "policy__team")
+        .filter(key_hash=hash_routing_key(key), revoked_at__isnull=True)
+        .first()
+    )
+
+
+# Pages
+
+PAGE_FILTERS = ["open", "triggered", "acknowledged", "resolved", "all"]
+
+
+def visible_pages(user: User) -> QuerySet[Page]:
+    """Every page, for staff (who may be paged for any team's trouble)."""
+    check_can_see_schedules(user)
+    return Page.objects.select_related(
+        "policy", "policy__team", "acknowledged_by", "resolved_by", "triggered_by"
+    )
+
+
+def filter_pages(user: User, *, status: str = "open", team: Team | None = None) -> QuerySet[Page]:
+    if status not in PAGE_FILTERS:
+        raise InvalidInput(f"status must be one of {', '.join(PAGE_FILTERS)}; got {status!r}.")
+    pages = visible_pages(user)
+    if status == "open":
+        pages = pages.filter(status__in=OPEN_PAGE_STATES)
+    elif status != "all":
+        pages = pages.filter(status=status)
+    if team is not None:
+        pages = pages.filter(policy__team=team)
+    return pages.order_by("-created_at", "-id")
+
+
+def access_page(user: User, page_id: int) -> Page:
+    page = visible_pages(user).filter(pk=page_id).first()
+    if page is None:
+        raise NotFound(f"Page #{page_id} not found.")
+    return page
+
+
+def open_page(policy: EscalationPolicy, dedup_key: str) -> Page | None:
+    """The triggered or acknowledged page of this policy with this key, if there is one."""
+    if not dedup_key:
+        return None
+    return Page.objects.filter(
+        policy=policy, dedup_key=dedup_key, status__in=OPEN_PAGE_STATES
+    ).first()
+
+
+def page_timers(page: Page) -> list[EscalationTimer]:
+    return list(page.timers.order_by("round", "step_index"))
+
+
+@dataclass(frozen=True)
+class TicketBrief:
+    """What a page says about its ticket."""
+
+    id: int
+    subject: str
+    organization: str
+    first_message: str
+
+
+def ticket_brief(ticket_id: int) -> TicketBrief | None:
+    """The ticket's subject, customer and first message; None if there is no such ticket."""
+    # tickets.queries answers for a person (access_ticket); paging reads as the system.
+    ticket = Ticket.objects.select_related("organization").filter(pk=ticket_id).first()
+    if ticket is None:
+        return None
+    first = ticket.messages.order_by("id").values_list("body", flat=True).first() or ""
+    return TicketBrief(
+        id=ticket.pk,
+        subject=ticket.subject,
+        organization=ticket.organization.name if ticket.organization else "",
+        first_message=first,
+    )

@@ -1,4 +1,5 @@
-"""Shapes of schedules, layers, overrides and shifts in the API (django-ninja schemas)."""
+"""Shapes of schedules, layers, overrides, shifts, escalation policies and pages in the API
+(django-ninja schemas)."""
 
 from datetime import datetime
 from typing import Literal
@@ -6,8 +7,17 @@ from typing import Literal
 from ninja import Field, Schema
 
 from askonce.accounts.models import User
-from askonce.oncall.models import Layer, Override, Schedule
-from askonce.oncall.queries import OnCall, layer_people
+from askonce.oncall.models import (
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTimer,
+    Layer,
+    Override,
+    Page,
+    RoutingKey,
+    Schedule,
+)
+from askonce.oncall.queries import OnCall, layer_people, policy_steps
 from askonce.oncall.rotation import Shift
 
 
@@ -170,3 +180,148 @@ class OnCallOut(Schema):
     schedule: str = Field(..., description="The schedule's slug.")
     at: datetime
     on_call: list[OnCallPersonOut] = Field(..., description="Empty when nobody is on call.")
+
+
+class StepIn(Schema):
+    """Exactly one of schedule, user or team."""
+
+    schedule: str | None = Field(None, description="A schedule's slug: notify whoever is on call.")
+    user: str | None = Field(None, description="A staff member's e-mail address.")
+    team: str | None = Field(None, description="A team's slug: whoever is on call for it.")
+    wait_minutes: int = Field(0, description="Minutes to wait before the next step.")
+
+
+class PolicyIn(Schema):
+    name: str = Field(..., max_length=100)
+    team: str = Field(..., description="The team's slug, e.g. `support`.")
+    slug: str | None = None
+    repeat_count: int = Field(0, description="How often the steps run again after the last.")
+    steps: list[StepIn]
+
+
+class StepOut(Schema):
+    position: int = Field(..., description="1 for the first step.")
+    kind: Literal["schedule", "user", "team"]
+    target: str = Field(..., description="The schedule's or team's slug, or the person's e-mail.")
+    wait_minutes: int
+
+    @staticmethod
+    def from_step(step: EscalationStep) -> "StepOut":
+        if step.schedule is not None:
+            target = step.schedule.slug
+        elif step.team is not None:
+            target = step.team.slug
+        else:
+            target = step.user.email if step.user is not None else ""
+        return StepOut(
+            position=step.position + 1,
+            kind=step.kind,  # type: ignore[arg-type]
+            target=target,
+            wait_minutes=step.wait_minutes,
+        )
+
+
+class PolicyOut(Schema):
+    id: int
+    slug: str
+    name: str
+    team: str
+    repeat_count: int
+    steps: list[StepOut]
+
+    @staticmethod
+    def resolve_team(obj: EscalationPolicy) -> str:
+        return obj.team.slug
+
+    @staticmethod
+    def resolve_steps(obj: EscalationPolicy) -> list[StepOut]:
+        return [StepOut.from_step(step) for step in policy_steps(obj)]
+
+
+class RoutingKeyIn(Schema):
+    name: str = Field(..., max_length=100, description="What sends with it: `prometheus`.")
+
+
+class RoutingKeyOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    policy: str
+    routing_key: str = Field(..., description="Shown only now; only a hash is kept.")
+
+    @staticmethod
+    def resolve_policy(obj: RoutingKey) -> str:
+        return obj.policy.slug
+
+    @staticmethod
+    def resolve_routing_key(obj: RoutingKey) -> str:
+        return obj.secret  # type: ignore[attr-defined,no-any-return]
+
+
+class PageIn(Schema):
+    """Page a team (through its escalation policy) or a policy by its slug."""
+
+    team: str | None = Field(None, description="A team's slug: page it through its policy.")
+    policy: str | None = Field(None, description="An escalation policy's slug or id.")
+    summary: str = Field(..., max_length=1024)
+    details: str = ""
+    dedup_key: str | None = Field(
+        None, description="Triggers with the key of an open page count as repeats of it."
+    )
+    urgency: Literal["high", "low"] = "high"
+    ticket_id: int | None = None
+
+
+class TimerOut(Schema):
+    round: int = Field(..., description="0 for the first pass through the steps.")
+    step: int = Field(..., description="1 for the first step.")
+    due_at: datetime
+    status: str
+    ran_at: datetime | None
+    notified: list[str]
+    note: str
+
+    @staticmethod
+    def resolve_step(obj: EscalationTimer) -> int:
+        return obj.step_index + 1
+
+
+class PageOut(Schema):
+    id: int
+    status: str
+    urgency: str
+    summary: str
+    details: str
+    source: str
+    dedup_key: str
+    trigger_count: int = Field(..., description="1, plus each repeat folded into this page.")
+    team: str
+    policy: str
+    ticket_id: int | None
+    created_at: datetime
+    last_triggered_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    escalation: list[TimerOut] = Field(..., description="Each step run or due, in order.")
+
+    @staticmethod
+    def resolve_team(obj: Page) -> str:
+        return obj.policy.team.slug
+
+    @staticmethod
+    def resolve_policy(obj: Page) -> str:
+        return obj.policy.slug
+
+    @staticmethod
+    def resolve_acknowledged_by(obj: Page) -> str | None:
+        return obj.acknowledged_by.email if obj.acknowledged_by else None
+
+    @staticmethod
+    def resolve_resolved_by(obj: Page) -> str | None:
+        return obj.resolved_by.email if obj.resolved_by else None
+
+    @staticmethod
+    def resolve_escalation(obj: Page) -> list[EscalationTimer]:
+        return list(obj.timers.all())  # ordered by round and step; prefetched for lists

@@ -108,3 +108,30 @@ def test_on_call_pages_show_who_is_on_call_and_the_timeline(client) -> None:
     for label in ["London", "San Francisco", "Weekend ticket duty"]:
         assert label in text
     assert 'data-testid="on-call">Lena Fischer' in text
+
+
+def test_an_agent_pages_a_team_from_the_ticket_and_acknowledges_in_the_console(
+    client, make_ticket
+) -> None:
+    from askonce.accounts.models import User
+    from askonce.console.demo import load_demo_data
+    from askonce.oncall.models import Page
+
+    load_demo_data()
+    ticket = make_ticket(subject="Edge down in CDG")
+    client.force_login(User.objects.get(email="sam@example.com"))
+    answer = client.post(
+        f"/console/tickets/{ticket.pk}/page/",
+        {"team": "ops", "summary": "CDG edge down"},
+        follow=True,
+    )
+    page = Page.objects.get(summary="CDG edge down")
+    assert f"Page #{page.pk} sent" in answer.content.decode()
+    assert page.ticket_id == ticket.pk and page.policy.team.slug == "ops"
+    listing = client.get("/console/pages/").content.decode()
+    assert "CDG edge down" in listing
+    client.post(f"/console/pages/{page.pk}/ack/")
+    page.refresh_from_db()
+    assert page.status == "acknowledged"
+    again = client.post(f"/console/pages/{page.pk}/ack/", follow=True).content.decode()
+    assert "Cannot acknowledge" in again

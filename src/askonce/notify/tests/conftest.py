@@ -1,0 +1,1 @@
+from askonce.notify.tests.receiver import _running_receiver, receiver  # noqa: F401 - fixtures
