@@ -23,11 +23,11 @@ run: install
 # Browser tests need Debian's chromium (/usr/bin/chromium); they are skipped with a loud
 # reason when it is missing, and .ci/run installs it so CI always runs them.
 test: install
-	@$(BIN)/ruff check src
+	@$(BIN)/ruff check src bench
 	@$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: install
-	@$(BIN)/ruff check src
+	@$(BIN)/ruff check src bench
 	@$(BIN)/ruff format --check src
 
 typecheck: install

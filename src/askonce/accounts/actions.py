@@ -1,6 +1,6 @@
 """Every write to organizations, people and tokens."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from askonce.accounts.models import ApiToken, Organization, OrganizationDomain, Plan, User
@@ -49,26 +49,41 @@ def do_create_user(
         raise InvalidInput(f"Unknown kind {kind!r}; choose one of: {', '.join(User.Kind.values)}.")
     if kind == User.Kind.STAFF and organization is not None:
         raise InvalidInput("Staff users do not belong to a customer organization.")
-    if User.objects.filter(email=email).exists():
-        raise InvalidInput(f"A user with the email {email} already exists.")
-    with transaction.atomic():
-        user = User.objects.create_user(
-            email,
-            password,
-            kind=kind,
-            full_name=full_name,
-            organization=organization,
-            time_zone=time_zone,
-            is_staff=is_admin,
-            is_superuser=is_admin,
-        )
-        record_event(
-            verb="user.created",
-            subject_type="user",
-            subject_id=user.pk,
-            organization_id=organization.pk if organization else None,
-            data={"kind": kind, "admin": is_admin},
-        )
+    try:
+        with transaction.atomic():
+            user = _insert_user(email, password, kind, full_name, organization, time_zone, is_admin)
+    except IntegrityError as error:  # the unique email, also when two requests race
+        raise InvalidInput(f"A user with the email {email} already exists.") from error
+    return user
+
+
+def _insert_user(
+    email: str,
+    password: str | None,
+    kind: str,
+    full_name: str,
+    organization: Organization | None,
+    time_zone: str,
+    is_admin: bool,
+) -> User:
+    """The row and its event; the caller's transaction makes them one."""
+    user = User.objects.create_user(
+        email,
+        password,
+        kind=kind,
+        full_name=full_name,
+        organization=organization,
+        time_zone=time_zone,
+        is_staff=is_admin,
+        is_superuser=is_admin,
+    )
+    record_event(
+        verb="user.created",
+        subject_type="user",
+        subject_id=user.pk,
+        organization_id=organization.pk if organization else None,
+        data={"kind": kind, "admin": is_admin},
+    )
     return user
 
 
@@ -80,13 +95,20 @@ def do_find_or_create_contact(*, email: str, full_name: str = "") -> User:
         return existing
     domain = email.rpartition("@")[2]
     owner = OrganizationDomain.objects.filter(domain=domain).select_related("organization").first()
-    return do_create_user(
-        email=email,
-        password=None,
-        kind=User.Kind.CONTACT,
-        full_name=full_name,
-        organization=owner.organization if owner else None,
-    )
+    try:
+        return do_create_user(
+            email=email,
+            password=None,
+            kind=User.Kind.CONTACT,
+            full_name=full_name,
+            organization=owner.organization if owner else None,
+        )
+    except InvalidInput:
+        # A concurrent request created this contact first (or the address is invalid).
+        raced = User.objects.select_related("organization").filter(email=email).first()
+        if raced is None:
+            raise
+        return raced
 
 
 def do_create_api_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from askonce.accounts.actions import do_find_or_create_contact
 from askonce.accounts.models import User
 from askonce.core.errors import Forbidden, InvalidInput
 from askonce.core.events import record_event
@@ -133,6 +134,28 @@ def do_create_ticket(
                 data={"organization": ticket.organization.name if ticket.organization else ""},
             )
     return ticket
+
+
+def do_create_ticket_for_address(
+    *,
+    requester_email: str,
+    subject: str,
+    body: str,
+    actor: User,
+    priority: str = Priority.NORMAL,
+    channel: str = "web",
+) -> Ticket:
+    """Staff open a ticket for an address: a new address becomes a contact in the same commit."""
+    with transaction.atomic():
+        requester = do_find_or_create_contact(email=requester_email)
+        return do_create_ticket(
+            subject=subject,
+            body=body,
+            requester=requester,
+            actor=actor,
+            priority=priority,
+            channel=channel,
+        )
 
 
 def _attach(message: Message, files: list[tuple[str, str, bytes]] | None) -> None:

@@ -4,7 +4,6 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from askonce.accounts.actions import do_find_or_create_contact
 from askonce.accounts.models import User
 from askonce.core.errors import InvalidInput
 from askonce.teams.queries import team_by_slug
@@ -41,19 +40,25 @@ def _detail(user: User, ticket_id: int) -> Ticket:
 def create_ticket(request: HttpRequest, payload: TicketCreate) -> Status:
     user = _user(request)
     if user.is_contact:
-        requester = user
+        ticket = actions.do_create_ticket(
+            subject=payload.subject,
+            body=payload.body,
+            requester=user,
+            actor=user,
+            priority=payload.priority,
+            channel="api",
+        )
     elif payload.requester_email:
-        requester = do_find_or_create_contact(email=payload.requester_email)
+        ticket = actions.do_create_ticket_for_address(
+            requester_email=payload.requester_email,
+            subject=payload.subject,
+            body=payload.body,
+            actor=user,
+            priority=payload.priority,
+            channel="api",
+        )
     else:
         raise InvalidInput("requester_email is required when staff open a ticket.")
-    ticket = actions.do_create_ticket(
-        subject=payload.subject,
-        body=payload.body,
-        requester=requester,
-        actor=user,
-        priority=payload.priority,
-        channel="api",
-    )
     return Status(201, ticket)
 
 

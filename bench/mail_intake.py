@@ -1,0 +1,178 @@
+"""Mail intake throughput: SMTP clients on loopback → committed tickets, 250 only after commit.
+
+`askonce smtpd` (one process) on a fresh instance; 4 client threads with smtplib send N distinct
+messages (80 % text/plain, 20 % multipart/alternative, ~0.8 KB, unique sender and subject like
+the peers' e-mail benchmark, so every message opens a ticket); throughput = N / wall time from
+the first MAIL FROM to the last 250. Peak memory: RSS of the smtpd process, sampled every 20 ms.
+Afterwards the tickets are counted: every 250 must be one ticket.
+
+    timeout 1800 .venv/bin/python bench/mail_intake.py --db sqlite --n 1000 --runs 3
+    timeout 1800 .venv/bin/python bench/mail_intake.py --db pg --n 1000 --runs 3
+"""
+
+import argparse
+import json
+import smtplib
+import statistics
+import subprocess
+import threading
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+from instance import ASKONCE, Instance, postgres_settings
+from server import _status_kib
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def messages(count: int, run: int) -> list[tuple[str, bytes]]:
+    built = []
+    for index in range(count):
+        message = EmailMessage()
+        sender = f"customer{run}-{index}@mail{index % 50}.example"
+        message["From"] = f"Customer {index} <{sender}>"
+        message["To"] = "support@example.com"
+        message["Subject"] = f"Printer on floor {index % 9} fails (case {run}-{index})"
+        message["Message-ID"] = f"<bench-{run}-{index}-{time.time_ns()}@client.example>"
+        text = (
+            "Hello support,\n\nThe printer on our floor stopped printing this morning. "
+            "We restarted it twice. Could you have a look?\n\nThanks,\nA customer\n"
+        ) * 4
+        message.set_content(text)
+        if index % 5 == 0:
+            message.add_alternative(f"<html><body><p>{text}</p></body></html>", subtype="html")
+        built.append((sender, message.as_bytes()))
+    return built
+
+
+def _wait_for_port(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=2) as probe:
+                probe.noop()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"askonce smtpd did not answer on port {port}")
+
+
+def run_once(database: str, count: int, concurrency: int, run: int, port: int) -> dict:
+    instance = Instance(database=database, name=f"mail{run}").create()
+    log = open(instance.data_dir / "smtpd.log", "w")
+    process = subprocess.Popen(
+        [ASKONCE, "smtpd", "--port", str(port)], env=instance.env, stdout=log, stderr=log
+    )
+    peak = {"rss": 0}
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.wait(0.02):
+            peak["rss"] = max(peak["rss"], _status_kib(process.pid).get("VmRSS", 0))
+
+    try:
+        _wait_for_port(port)
+        warm = messages(20, run + 1000)
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            for sender, raw in warm:
+                client.sendmail(sender, ["support@example.com"], raw)
+        batch = messages(count, run)
+        pending = iter(batch)
+        lock = threading.Lock()
+        latencies: list[float] = []
+        errors: list[str] = []
+
+        def client_loop() -> None:
+            with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+                while True:
+                    with lock:
+                        item = next(pending, None)
+                    if item is None:
+                        return
+                    started = time.perf_counter()
+                    try:
+                        client.sendmail(item[0], ["support@example.com"], item[1])
+                    except smtplib.SMTPException as error:
+                        errors.append(str(error)[:200])
+                    latencies.append(time.perf_counter() - started)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        threads = [threading.Thread(target=client_loop) for _ in range(concurrency)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=900)
+        wall = time.perf_counter() - started
+        sampling.set()
+        tickets = int(
+            instance.run_python(
+                "-c",
+                "import django; django.setup(); from askonce.tickets.models import Ticket; "
+                "print(Ticket.objects.filter(channel='email').count())",
+            )
+            .strip()
+            .splitlines()[-1]
+        )
+        latencies.sort()
+        return {
+            "database": database,
+            "run": run,
+            "n": count,
+            "concurrency": concurrency,
+            "wall_s": round(wall, 3),
+            "messages_per_s": round(count / wall, 1),
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+            "p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 1),
+            "errors": len(errors),
+            "email_tickets_in_db": tickets,
+            "expected_in_db": count + len(warm),
+            "peak_rss_mib": round(peak["rss"] / 1024, 1),
+        }
+    finally:
+        sampling.set()
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+        instance.destroy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "pg", "both"], default="sqlite")
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--c", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--port", type=int, default=8325)
+    options = parser.parse_args()
+    databases = ["sqlite", "pg"] if options.db == "both" else [options.db]
+    summary: dict = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    for database in databases:
+        runs = [
+            run_once(database, options.n, options.c, run, options.port + run)
+            for run in range(1, options.runs + 1)
+        ]
+        for outcome in runs:
+            print(json.dumps(outcome))
+        rates = [outcome["messages_per_s"] for outcome in runs]
+        summary[database] = {
+            "runs": runs,
+            "median_messages_per_s": statistics.median(rates),
+            "median_p50_ms": statistics.median(o["p50_ms"] for o in runs),
+            "median_p95_ms": statistics.median(o["p95_ms"] for o in runs),
+            "max_peak_rss_mib": max(o["peak_rss_mib"] for o in runs),
+        }
+        if database == "pg":
+            summary["postgres"] = postgres_settings()
+        print(
+            f"MEDIAN {database}: {json.dumps({k: v for k, v in summary[database].items() if k != 'runs'})}"
+        )
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    (RESULTS / f"{stamp}-mail.json").write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
