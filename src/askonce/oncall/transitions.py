@@ -4,7 +4,7 @@ A trigger with the dedup key of an open page folds into it and changes no state,
 listed here.
 """
 
-from askonce.core.errors import InvalidTransition
+from askonce.core.state_machine import StateMachine
 from askonce.oncall.models import PageStatus
 
 # action -> (states it may start from, state it leads to)
@@ -17,22 +17,17 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
+MACHINE = StateMachine(TRANSITIONS, subject="page")
+
+
 def allowed_actions(status: str) -> list[str]:
-    return [name for name, (sources, _) in TRANSITIONS.items() if status in sources]
+    return MACHINE.allowed_actions(status)
 
 
 def can(action: str, status: str) -> bool:
-    return status in TRANSITIONS[action][0]
+    return MACHINE.can(action, status)
 
 
 def check_transition(action: str, status: str, *, page_id: int) -> str:
     """Return the state `action` leads to from `status`, or raise InvalidTransition (409)."""
-    sources, target = TRANSITIONS[action]
-    if status not in sources:
-        raise InvalidTransition(
-            action=action,
-            current=status,
-            allowed=allowed_actions(status),
-            subject=f"page #{page_id}",
-        )
-    return target
+    return MACHINE.check(action, status, subject_id=page_id)

@@ -4,7 +4,7 @@ Each action names the states it may start from and the state it leads to. Team p
 customer replies move tickets too; they are listed so error messages and pages stay truthful.
 """
 
-from askonce.core.errors import InvalidTransition
+from askonce.core.state_machine import StateMachine
 from askonce.tickets.models import Status
 
 # action -> (states it may start from, state it leads to)
@@ -24,22 +24,17 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 AGENT_ACTIONS = ["claim", "assign", "take-back", "pending", "solve", "reopen", "close"]
 
 
+MACHINE = StateMachine(TRANSITIONS, subject="ticket", offered=AGENT_ACTIONS)
+
+
 def allowed_actions(status: str) -> list[str]:
-    return [name for name in AGENT_ACTIONS if status in TRANSITIONS[name][0]]
+    return MACHINE.allowed_actions(status)
 
 
 def can(action: str, status: str) -> bool:
-    return status in TRANSITIONS[action][0]
+    return MACHINE.can(action, status)
 
 
 def check_transition(action: str, status: str, *, ticket_id: int) -> str:
     """Return the state `action` leads to from `status`, or raise InvalidTransition."""
-    sources, target = TRANSITIONS[action]
-    if status not in sources:
-        raise InvalidTransition(
-            action=action.replace("-", " "),
-            current=status,
-            allowed=allowed_actions(status),
-            subject=f"ticket #{ticket_id}",
-        )
-    return target
+    return MACHINE.check(action, status, subject_id=ticket_id)
