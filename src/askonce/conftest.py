@@ -163,6 +163,9 @@ class ApiClient:
             f"/api/v1{path}", json.dumps(body or {}), content_type="application/json"
         )
 
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        return self.client.put(f"/api/v1{path}", json.dumps(body), content_type="application/json")
+
 
 @pytest.fixture
 def api_as(db: None) -> Callable[[User], ApiClient]:

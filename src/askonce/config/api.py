@@ -69,6 +69,8 @@ def _mount() -> None:
     api.add_router("/", tickets_router)
     api.add_router("/", "askonce.oncall.api.router")
     api.add_router("/", "askonce.notify.api.router")
+    api.add_router("/", "askonce.kb.api.router")
+    api.add_router("/", "askonce.search.api.router")
 
 
 _mount()

@@ -73,8 +73,10 @@ INSTALLED_APPS = [
     "askonce.core",
     "askonce.accounts",
     "askonce.teams",
+    "askonce.search",
     "askonce.notify",
     "askonce.tickets",
+    "askonce.kb",
     "askonce.mail",
     "askonce.oncall",
     "askonce.console",
@@ -225,6 +227,10 @@ AUTO_CLOSE_DAYS = env_int("ASKONCE_AUTO_CLOSE_DAYS", 7)
 # Ticket bodies are text; a cap keeps one request from filling the database.
 MAX_MESSAGE_CHARS = env_int("ASKONCE_MAX_MESSAGE_CHARS", 100_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, MAX_MESSAGE_CHARS * 4 + 65_536)
+
+# Where "documentation needed" goes when the agent names no category (a category slug; empty:
+# the first category that has an owner, else the support team).
+KB_DEFAULT_CATEGORY = env_str("ASKONCE_KB_DEFAULT_CATEGORY", "")
 
 LOGGING = {
     "version": 1,

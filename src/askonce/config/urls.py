@@ -7,5 +7,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("", include("askonce.oncall.urls")),
+    path("", include("askonce.kb.urls")),
     path("", include("askonce.console.urls")),
 ]

@@ -4,6 +4,7 @@ from django.db import transaction
 
 from askonce.accounts.actions import do_create_organization, do_create_user
 from askonce.accounts.models import Organization, Plan, User
+from askonce.kb.demo import load_kb_demo
 from askonce.oncall.demo import load_oncall_demo
 from askonce.oncall.paging_demo import load_paging_demo
 from askonce.teams.actions import do_add_member, do_create_team
@@ -13,6 +14,7 @@ from askonce.tickets.actions import (
     do_claim_ticket,
     do_create_ticket,
     do_post_message,
+    do_solve_ticket,
 )
 from askonce.tickets.models import Ticket
 
@@ -101,6 +103,9 @@ def load_demo_data() -> bool:
             created = True
         created = load_oncall_demo() or created
         created = load_paging_demo() or created
+        if load_kb_demo():
+            _demo_documentation()
+            created = True
     return created
 
 
@@ -147,4 +152,46 @@ def _demo_tickets() -> None:
         author=omar,
         body="Crawler from a search engine; nothing malicious. Rate limiting would cap it.",
         visibility="internal",
+    )
+
+
+def _demo_documentation() -> None:
+    """Two solved tickets: one answered by an article, one that needs an article written (the
+    knowledge base opens a task for Sam, who owns the caching category)."""
+    bob = User.objects.get(email="bob@bistro.example")
+    lena = User.objects.get(email="lena@example.com")
+    answered = do_create_ticket(
+        subject="Where do I download last month's invoice?",
+        body="I cannot find the PDF for October.",
+        requester=bob,
+        actor=bob,
+    )
+    do_claim_ticket(ticket=answered, actor=lena)
+    do_post_message(ticket=answered, author=lena, body="Account → Billing → Invoices has the PDF.")
+    do_solve_ticket(
+        ticket=answered,
+        actor=lena,
+        resolution="Pointed to the invoices page.",
+        decision="linked",
+        article="invoices",
+    )
+    needed = do_create_ticket(
+        subject="How do I purge everything under /images/ at once?",
+        body="We replaced all product images and need the old ones gone everywhere.",
+        requester=bob,
+        actor=bob,
+    )
+    do_claim_ticket(ticket=needed, actor=lena)
+    do_post_message(
+        ticket=needed,
+        author=lena,
+        body="Tag image responses with `Surrogate-Key: images` at your origin, then purge the "
+        "key `images`: one call removes them all.",
+    )
+    do_solve_ticket(
+        ticket=needed,
+        actor=lena,
+        resolution="Explained purging a path prefix with a surrogate key.",
+        decision="needed",
+        category="caching",
     )

@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -20,6 +21,8 @@ from django.views.decorators.http import require_POST
 
 from askonce.accounts.models import User
 from askonce.core.errors import DomainError, NotFound
+from askonce.kb import actions as kb_actions
+from askonce.kb import queries as kb_queries
 from askonce.oncall import queries as oncall_queries
 from askonce.oncall.paging import do_acknowledge_page, do_page_team, do_resolve_page
 from askonce.teams.models import Team
@@ -144,6 +147,10 @@ def agent_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "all_teams": all_teams(),
             "decisions": DocumentationDecision.choices,
             "due_soon": queries.is_due_soon(ticket),
+            "documentation_tasks": kb_queries.tasks_for_ticket(ticket.pk),
+            "published_articles": kb_queries.articles_to_link(user),
+            "categories": kb_queries.all_categories(),
+            "default_category": settings.KB_DEFAULT_CATEGORY,
         },
     )
 
@@ -190,6 +197,7 @@ def agent_ticket_action(request: HttpRequest, ticket_id: int, action: str) -> Ht
                 decision=form.get("decision", ""),
                 article=form.get("article", ""),
                 reason=form.get("reason", ""),
+                category=form.get("category", ""),
             )
         elif action == "reopen":
             actions.do_reopen_ticket(ticket=ticket, actor=user)
@@ -244,26 +252,44 @@ def portal_home(request: HttpRequest) -> HttpResponse:
 
 @contact_required
 def portal_new_ticket(request: HttpRequest) -> HttpResponse:
+    me = _me(request)
     values = {"subject": "", "body": "", "priority": "normal"}
+    # One ask-box visit per question: coming back (browser back, "No, file my ticket", a form
+    # error) continues the same attempt, so an article read on the way is not counted as a
+    # deflection when the customer files anyway.
+    token = (
+        request.POST.get("ask") or request.GET.get("ask") or request.session.get("kb_ask_token", "")
+    )
+    attempt = kb_queries.open_attempt_for(me, token)
     if request.method == "POST":
         values = {key: request.POST.get(key, "") for key in values}
         try:
             ticket = actions.do_create_ticket(
                 subject=values["subject"],
                 body=values["body"],
-                requester=_me(request),
-                actor=_me(request),
+                requester=me,
+                actor=me,
                 priority=values["priority"] or "normal",
             )
         except DomainError as error:
             messages.error(request, error.message)
         else:
+            if attempt is not None:
+                kb_actions.do_record_filed(token=attempt.token, ticket_id=ticket.pk)
+            request.session.pop("kb_ask_token", None)
             messages.success(request, f"Ticket #{ticket.pk} opened. We will reply by email.")
             return redirect("portal-ticket", ticket_id=ticket.pk)
+    if attempt is None:
+        attempt = kb_actions.do_start_attempt(user=me, query=values["subject"])
+    request.session["kb_ask_token"] = attempt.token
     return render(
         request,
         "portal/new.html",
-        {"values": values, "priorities": [p for p in Priority.choices if p[0] != "urgent"]},
+        {
+            "values": values,
+            "priorities": [p for p in Priority.choices if p[0] != "urgent"],
+            "ask_token": attempt.token,
+        },
     )
 
 

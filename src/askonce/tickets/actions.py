@@ -17,6 +17,7 @@ from askonce.accounts.models import User
 from askonce.core.errors import Forbidden, InvalidInput
 from askonce.core.events import record_event
 from askonce.core.text import clean_body, clean_line
+from askonce.kb.queries import article_for_reference, category_by_slug
 from askonce.notify.actions import do_queue_email
 from askonce.teams.models import SUPPORT_TEAM_SLUG, Team
 from askonce.teams.queries import is_agent, members_of, team_address, team_ids_of
@@ -420,8 +421,12 @@ def do_solve_ticket(
     decision: str,
     article: str = "",
     reason: str = "",
+    category: str = "",
 ) -> Ticket:
-    """Solve with a resolution and a documentation decision (linked / needed / not_needed)."""
+    """Solve with a resolution and a documentation decision (linked / needed / not_needed).
+
+    `linked` must name a published article; `needed` may name the category the missing article
+    belongs in (its owner gets the documentation task; without one, the default category's)."""
     _require_agent(actor, "solve tickets")
     resolution = clean_body(resolution, field="resolution")
     if decision not in DocumentationDecision.values:
@@ -436,7 +441,10 @@ def do_solve_ticket(
             raise InvalidInput(
                 "Decision 'linked' needs the article (its slug or id) that answered."
             )
-        article = clean_line(article, field="article", max_length=200)
+        article = article_for_reference(clean_line(article, field="article", max_length=200)).slug
+    category = category.strip()
+    if decision == DocumentationDecision.NEEDED and category:
+        category = category_by_slug(category).slug
     if decision == DocumentationDecision.NOT_NEEDED and not reason:
         raise InvalidInput("Decision 'not_needed' needs a reason.")
     with transaction.atomic():
@@ -473,7 +481,13 @@ def do_solve_ticket(
         )
         if decision == DocumentationDecision.NEEDED:
             # The knowledge base subscribes to this and opens a documentation task.
-            _record(ticket, "documentation.needed", actor, note=resolution[:500])
+            _record(
+                ticket,
+                "documentation.needed",
+                actor,
+                note=resolution[:2000],
+                data={"subject": ticket.subject, "category": category or None},
+            )
     return ticket
 
 
@@ -574,3 +588,15 @@ def do_record_delivery_failure(
             note=diagnostic[:500],
             data={"recipient": recipient, "status": status},
         )
+
+
+def do_link_documentation(*, ticket_id: int, article: str, actor: User | None) -> Ticket | None:
+    """The article written for this ticket is published: the ticket now links to it."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
+        if ticket is None or ticket.documentation_article == article:
+            return ticket
+        ticket.documentation_article = article
+        ticket.save(update_fields=["documentation_article"])
+        _record(ticket, "documentation.linked", actor, data={"article": article})
+    return ticket

@@ -134,6 +134,7 @@ def solve_ticket(request: HttpRequest, ticket_id: int, payload: SolveIn) -> Tick
         decision=payload.documentation.decision,
         article=payload.documentation.article or "",
         reason=payload.documentation.reason or "",
+        category=payload.documentation.category or "",
     )
     return _detail(user, ticket_id)
 

@@ -35,6 +35,8 @@ class DocumentationIn(Schema):
     decision: Literal["linked", "needed", "not_needed"]
     article: str | None = None
     reason: str | None = None
+    # For "needed": the category the missing article belongs in (its owner gets the task).
+    category: str | None = None
 
 
 class SolveIn(Schema):

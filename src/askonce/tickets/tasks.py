@@ -2,7 +2,12 @@
 
 import logging
 
-from askonce.tickets.actions import do_close_solved_tickets, do_record_missed_responses
+from askonce.core.models import Event
+from askonce.tickets.actions import (
+    do_close_solved_tickets,
+    do_link_documentation,
+    do_record_missed_responses,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -19,3 +24,11 @@ def close_solved_tickets() -> int:
     if closed:
         logger.info("closed %d solved ticket(s)", closed)
     return closed
+
+
+def link_documentation_for_event(event: Event) -> None:
+    data = event.data or {}
+    if data.get("ticket_id") and data.get("article"):
+        do_link_documentation(
+            ticket_id=int(data["ticket_id"]), article=str(data["article"]), actor=event.actor
+        )

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from askonce.console.tests.conftest import screenshot
+from askonce.testing.browser import screenshot
 from askonce.tickets.actions import do_create_ticket
 from askonce.tickets.models import Status, Ticket
 

@@ -1,4 +1,4 @@
-"""Browser fixtures: Debian's Chromium driven by Playwright against a live test server."""
+"""Browser fixtures for every app: Debian's Chromium driven by Playwright against a live server."""
 
 import os
 import shutil
@@ -52,7 +52,12 @@ def open_page(browser: Any, live_server: Any) -> Iterator[Any]:
         page = context.new_page()
         page.set_default_timeout(15_000)
         dialogs: list[str] = []
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+        def on_dialog(dialog: Any) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
         page.dialogs = dialogs
         page.goto("/login/")
         page.fill("input[name=username]", email)
