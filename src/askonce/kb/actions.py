@@ -165,6 +165,16 @@ class ArticleChanges:
     category: Category | None = None
     owner: Owner | None = None
     internal: bool | None = None
+    related: list[str] | None = None  # slugs of related articles
+
+
+def _related_articles(article: Article, slugs: list[str]) -> list[Article]:
+    wanted = [slug.strip() for slug in slugs if slug.strip() and slug.strip() != article.slug]
+    found = {other.slug: other for other in Article.objects.filter(slug__in=wanted)}
+    missing = [slug for slug in wanted if slug not in found]
+    if missing:
+        raise InvalidInput(f"No article with slug {', '.join(repr(s) for s in missing)} to relate.")
+    return list(found.values())
 
 
 def do_update_article(
@@ -205,13 +215,18 @@ def do_update_article(
         if changes.internal is not None and changes.internal != article.internal:
             article.internal = changes.internal
             changed.append("internal")
+        if changes.related is not None:
+            related = _related_articles(article, changes.related)
+            if {other.pk for other in related} != set(article.related.values_list("pk", flat=True)):
+                article.related.set(related)
+                changed.append("related")
         if not changed:
             return article, False
         if "title" in changed or "body" in changed:
             _new_revision(article, actor=actor, note=note or "Edited")
             changed.append("revision_number")
         article.updated_at = timezone.now()
-        columns = {"owner": ["owner_user", "owner_team"]}
+        columns = {"owner": ["owner_user", "owner_team"], "related": []}
         article.save(
             update_fields=[
                 *(column for field in changed for column in columns.get(field, [field])),

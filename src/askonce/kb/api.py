@@ -86,6 +86,12 @@ def create_article(request: HttpRequest, payload: ArticleIn) -> Status:
         publish=payload.status == "published",
         note=payload.note or "Created",
     )
+    if payload.related:
+        article, _ = actions.do_update_article(
+            article=article,
+            actor=user,
+            changes=actions.ArticleChanges(related=payload.related),
+        )
     return Status(201, _detail(user, article))
 
 
@@ -108,6 +114,7 @@ def update_article(request: HttpRequest, slug: str, payload: ArticleUpdate) -> A
             category=queries.category_by_slug(payload.category) if payload.category else None,
             owner=queries.owner_from_text(payload.owner) if payload.owner is not None else None,
             internal=payload.internal,
+            related=payload.related,
         ),
         note=payload.note or "",
     )

@@ -17,6 +17,7 @@ class ArticleIn(Schema):
     internal: bool = False
     status: Literal["draft", "published"] = "draft"
     note: str | None = None
+    related: list[str] = Field(default_factory=list, description="Slugs of related articles.")
 
 
 class ArticleUpdate(Schema):
@@ -27,6 +28,7 @@ class ArticleUpdate(Schema):
     internal: bool | None = None
     status: Literal["draft", "published", "archived"] | None = None
     note: str | None = None
+    related: list[str] | None = None
 
 
 class ArticleOut(Schema):

@@ -192,3 +192,22 @@ def test_broken_and_huge_markdown_never_raises() -> None:
     assert render_markdown("") == ""
     assert "<table>" not in render_markdown("| a |\n|")
     render_markdown("*" * 50_000 + "[" * 10_000)
+
+
+def test_related_articles_are_set_by_slug(make_staff, make_article, make_contact, api_as) -> None:
+    owner = make_staff("support")
+    article = make_article("Purge", owner=owner)
+    other = make_article("Surrogate keys")
+    hidden = make_article("Runbook", internal=True)
+    client = api_as(owner)
+    answer = client.put(f"/articles/{article.slug}", {"related": [other.slug, "nope"]})
+    assert answer.status_code == 422
+    assert "'nope'" in answer.json()["detail"]
+    assert not article.related.exists()
+
+    answer = client.put(f"/articles/{article.slug}", {"related": [other.slug, hidden.slug]})
+    assert sorted(answer.json()["related"]) == sorted([other.slug, hidden.slug])
+    # Related links are symmetric, and customers never see internal ones.
+    assert api_as(owner).get(f"/articles/{other.slug}").json()["related"] == [article.slug]
+    customer = api_as(make_contact())
+    assert customer.get(f"/articles/{article.slug}").json()["related"] == [other.slug]

@@ -90,6 +90,7 @@ class ArticleForm:
     internal: bool = False
     body: str = ""
     note: str = ""
+    related: str = ""  # slugs, comma-separated
 
     @classmethod
     def posted(cls, form: QueryDict) -> "ArticleForm":
@@ -101,6 +102,7 @@ class ArticleForm:
             internal=form.get("internal") == "on",
             body=form.get("body", ""),
             note=form.get("note", ""),
+            related=form.get("related", ""),
         )
 
     @classmethod
@@ -112,6 +114,7 @@ class ArticleForm:
             owner=article.owner_label,
             internal=article.internal,
             body=article.body,
+            related=", ".join(sorted(article.related.values_list("slug", flat=True))),
         )
 
 
@@ -180,6 +183,7 @@ def kb_article_edit(request: HttpRequest, slug: str) -> HttpResponse:
                     category=queries.category_by_slug(values.category),
                     owner=queries.owner_from_text(values.owner),
                     internal=values.internal,
+                    related=[slug for slug in values.related.split(",") if slug.strip()],
                 ),
                 note=values.note,
             )
