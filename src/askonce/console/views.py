@@ -148,6 +148,9 @@ def agent_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "decisions": DocumentationDecision.choices,
             "due_soon": queries.is_due_soon(ticket),
             "documentation_tasks": kb_queries.tasks_for_ticket(ticket.pk),
+            "suggested_articles": queries.article_suggestions(user, ticket)
+            if ticket.status not in ("solved", "closed")
+            else [],
             "published_articles": kb_queries.articles_to_link(user),
             "categories": kb_queries.all_categories(),
             "default_category": settings.KB_DEFAULT_CATEGORY,

@@ -161,6 +161,7 @@ def ticket_events(request: HttpRequest, ticket_id: int) -> list:
 
 @router.get("/tickets/{ticket_id}/suggestions", response=SuggestionsOut)
 def ticket_suggestions(request: HttpRequest, ticket_id: int) -> dict[str, list]:
-    # The question index (ask-once issue) fills these; until then there is nothing to suggest.
-    queries.access_ticket(_user(request), ticket_id)
-    return {"articles": [], "similar": []}
+    # Articles by full-text match; "similar" (earlier questions) comes with the question index.
+    user = _user(request)
+    ticket = queries.access_ticket(user, ticket_id)
+    return {"articles": queries.article_suggestions(user, ticket), "similar": []}

@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+import nh3
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
@@ -9,6 +10,7 @@ from askonce.accounts.models import User
 from askonce.core.cache import TimedCache
 from askonce.core.errors import Forbidden, NotFound
 from askonce.core.models import Event
+from askonce.search.queries import Audience, search_documents
 from askonce.teams.models import Team
 from askonce.teams.queries import is_agent, team_ids_of
 from askonce.tickets.models import Attachment, Message, Status, Ticket, Visibility
@@ -237,3 +239,29 @@ def access_attachment(user: User, attachment_id: int) -> Attachment:
     ):
         raise NotFound(f"Attachment {attachment_id} not found.")
     return attachment
+
+
+# Enough of the first message to say what the question is about, without drowning the subject.
+_SUGGESTION_QUERY_CHARS = 400
+
+
+def article_suggestions(user: User, ticket: Ticket, *, limit: int = 5) -> list[dict[str, object]]:
+    """Published articles that may answer the ticket's question, by full-text match of its
+    subject and first message. (The question index of the ask-once issue adds similar solved
+    questions and ranks by meaning.)"""
+    first = ticket.messages.filter(visibility=Visibility.PUBLIC).order_by("created_at").first()
+    question = f"{ticket.subject} {first.body[:_SUGGESTION_QUERY_CHARS] if first else ''}"
+    audience = Audience(staff=True) if user.is_staff_member else Audience.public()
+    results = search_documents(question, audience=audience, kinds=["article"], limit=limit)
+    return [
+        {
+            "id": hit.ref_id,
+            "slug": hit.url.rstrip("/").rsplit("/", 1)[-1],
+            "title": hit.title,
+            "url": hit.url,
+            # Escaped by the engine; cleaned again so nothing but <mark> can reach the page.
+            "snippet_html": nh3.clean(hit.snippet_html, tags={"mark"}, attributes={}),
+            "score": round(hit.score, 4),
+        }
+        for hit in results.hits
+    ]

@@ -127,3 +127,31 @@ def test_a_lost_event_still_opens_its_task_once(claimed, make_staff, make_catego
     assert do_open_tasks_for_unhandled_events() == 0
     task = DocumentationTask.objects.get()
     assert task.assignee_user == owner
+
+
+def test_agents_see_articles_that_may_answer_the_ticket(
+    make_ticket, make_staff, make_article, api_as, client
+) -> None:
+    make_article(
+        "Purge by surrogate key",
+        body="Tag responses with a Surrogate-Key header, then purge the key.",
+    )
+    make_article("Download invoices", body="Account, billing, invoices.")
+    make_article("Internal purge runbook", body="Surrogate key purges, for ops.", internal=True)
+    ticket = make_ticket(subject="Purge everything tagged with a surrogate key?", body="How?")
+    agent = make_staff("support")
+
+    suggested = api_as(agent).get(f"/tickets/{ticket.pk}/suggestions").json()
+    titles = [item["title"] for item in suggested["articles"]]
+    assert titles[0] == "Purge by surrogate key"
+    assert "Download invoices" not in titles
+    assert suggested["similar"] == []
+    # The requester may ask too, and never sees internal articles.
+    customer = api_as(ticket.requester).get(f"/tickets/{ticket.pk}/suggestions").json()
+    assert "Internal purge runbook" not in [item["title"] for item in customer["articles"]]
+    assert "Internal purge runbook" in titles
+
+    client.force_login(agent)
+    page = client.get(f"/console/tickets/{ticket.pk}/").content.decode()
+    assert "Articles that may answer this" in page
+    assert "<mark>" in page
