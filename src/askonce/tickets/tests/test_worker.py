@@ -91,11 +91,13 @@ def test_queued_mail_waits_in_the_database_until_the_worker_sends_it(
     agent = make_staff("support")
     ticket = make_ticket()
     do_post_message(ticket=ticket, author=agent, body="Try purging by surrogate key.")
-    assert DBTaskResult.objects.filter(status="READY").count() == 1
+    # (The new ticket also queued its question for the question index.)
+    mail_tasks = DBTaskResult.objects.filter(task_path__endswith="send_outbound_mail")
+    assert mail_tasks.filter(status="READY").count() == 1
     assert not mailbox.messages
 
     call_command("worker", "--once")
-    assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 1
+    assert mail_tasks.filter(status="SUCCESSFUL").count() == 1
     delivered = mailbox.to(ticket.requester.email)
     assert len(delivered) == 1
     assert "surrogate key" in delivered[0].get_payload()

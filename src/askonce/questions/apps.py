@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class QuestionsConfig(AppConfig):
+    name = "askonce.questions"
+    label = "questions"
+    verbose_name = "Questions"
+
+    def ready(self) -> None:
+        from askonce.core.events import subscribe
+        from askonce.core.periodic import register_periodic
+        from askonce.questions import tasks
+
+        # Every ticket's first message is a question (DESIGN §3); solving it records the answer.
+        subscribe("ticket.created", tasks.queue_ticket_question)
+        subscribe("ticket.solved", tasks.queue_ticket_answer)
+        register_periodic(
+            "questions.record_unindexed_tickets", tasks.record_unindexed_tickets, every_seconds=60
+        )

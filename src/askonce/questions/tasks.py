@@ -1,0 +1,42 @@
+"""Thin entry points: subscribers queue the embedding work so that filing a ticket never
+waits for the model; the worker runs these."""
+
+import logging
+
+from django.tasks import task
+
+from askonce.core.models import Event
+from askonce.questions import actions
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def record_ticket_question(ticket_id: int) -> str:
+    question = actions.do_record_ticket_question(ticket_id)
+    if question is None:
+        return "no such ticket"
+    if question.repeat_of_id:
+        return f"question {question.pk} repeats {question.repeat_of_id}"
+    return f"question {question.pk}"
+
+
+@task()
+def record_ticket_answer(ticket_id: int) -> str:
+    question = actions.do_record_ticket_answer(ticket_id)
+    return f"answer of question {question.pk}" if question else "no such ticket"
+
+
+def queue_ticket_question(event: Event) -> None:
+    record_ticket_question.enqueue(event.subject_id)
+
+
+def queue_ticket_answer(event: Event) -> None:
+    record_ticket_answer.enqueue(event.subject_id)
+
+
+def record_unindexed_tickets() -> int:
+    recorded = actions.do_record_unindexed_tickets()
+    if recorded:
+        logger.warning("indexed %d ticket question(s) whose event was not handled", recorded)
+    return recorded
