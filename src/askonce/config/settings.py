@@ -235,7 +235,7 @@ KB_DEFAULT_CATEGORY = env_str("ASKONCE_KB_DEFAULT_CATEGORY", "")
 
 # Two questions whose embeddings have at least this cosine are the same question asked twice
 # (calibrated with `askonce eval`; see docs/questions.md).
-QUESTION_REPEAT_THRESHOLD = float(env_str("ASKONCE_QUESTION_REPEAT_THRESHOLD", "0.60"))
+QUESTION_REPEAT_THRESHOLD = float(env_str("ASKONCE_QUESTION_REPEAT_THRESHOLD", "0.50"))
 
 LOGGING = {
     "version": 1,

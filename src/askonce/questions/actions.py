@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from askonce.core.events import record_event
 from askonce.core.models import Event
-from askonce.questions.index import nearest_questions
+from askonce.questions.index import matching_groups
 from askonce.questions.models import Question
 from askonce.search.embeddings import MODEL_NAME, encoder
 from askonce.tickets.queries import public_answer, question_source
@@ -51,19 +51,13 @@ def do_record_question(
     vector = embed(text)
     repeat_of, similarity = None, None
     if vector is not None:
-        for neighbour in nearest_questions(vector, k=5):
-            if neighbour.score < settings.QUESTION_REPEAT_THRESHOLD:
-                break
-            earlier = Question.objects.filter(pk=neighbour.key).first()
-            if earlier is None or (earlier.source_type, earlier.source_id) == (
-                source_type,
-                source_id,
-            ):
-                continue
-            # Link to the first asking, so every repeat of a question hangs off one root.
-            repeat_of = earlier.repeat_of or earlier
-            similarity = neighbour.score
-            break
+        groups = matching_groups(vector)
+        best = groups[0] if groups else None
+        if best is not None and best.confidence >= settings.QUESTION_REPEAT_THRESHOLD:
+            # Link to the first asking (the group), so every repeat hangs off one root.
+            root = best.group if isinstance(best.group, int) else best.best_key
+            repeat_of = Question.objects.filter(pk=root).first()
+            similarity = best.confidence
     try:
         with transaction.atomic():
             question = Question.objects.create(

@@ -87,7 +87,8 @@ class Memory:
 def build_memory(encoder: SentenceEncoder, memory: LabelledSet) -> Memory:
     vectors = encoder.encode(memory.texts)
     index = VectorIndex(EMBEDDING_DIMENSIONS)
-    index.add(range(len(memory.texts)), vectors)
+    # An intent is what the product's repeat groups are: every asking of one question.
+    index.add(range(len(memory.texts)), vectors, groups=memory.labels)
     return Memory(index=index, labels=memory.labels, vectors=vectors)
 
 
@@ -109,8 +110,7 @@ def evaluate_repeat(
     vectors = encoder.encode(queries.texts)
     top1 = top3 = 0
     for vector, label in zip(vectors, queries.labels, strict=True):
-        ranked = rank_groups(stored.index, vector, group_of=lambda key: stored.labels[key])
-        groups = [group.group for group in ranked]
+        groups = [group.group for group in rank_groups(stored.index, vector)]
         top1 += bool(groups[:1] == [label])
         top3 += label in groups[:3]
     count = len(queries.texts)
@@ -141,9 +141,9 @@ def evaluate_gap(
     vectors = encoder.encode(queries.texts)
     best_scores, right_group, is_out = [], [], []
     for vector, label in zip(vectors, queries.labels, strict=True):
-        ranked = rank_groups(stored.index, vector, group_of=lambda key: stored.labels[key])
+        ranked = rank_groups(stored.index, vector)
         best = ranked[0] if ranked else None
-        best_scores.append(best.score if best else -1.0)
+        best_scores.append(best.confidence if best else -1.0)
         right_group.append(best is not None and best.group == label)
         is_out.append(label == OUT_OF_SCOPE)
     scores = np.asarray(best_scores)

@@ -11,6 +11,7 @@ import threading
 
 import numpy as np
 
+from askonce.questions.matching import GroupScore, rank_groups
 from askonce.questions.models import Question
 from askonce.questions.vectors import Neighbour, VectorIndex
 from askonce.search.embeddings import EMBEDDING_DIMENSIONS, MODEL_NAME
@@ -37,16 +38,18 @@ def question_index() -> VectorIndex:
         rows = (
             Question.objects.filter(pk__gt=index.max_key, embedding_model=MODEL_NAME)
             .order_by("pk")
-            .values_list("pk", "embedding")
+            .values_list("pk", "repeat_of_id", "embedding")
         )
-        keys, vectors = [], []
-        for key, blob in rows.iterator(chunk_size=2000):
+        keys, groups, vectors = [], [], []
+        for key, repeat_of, blob in rows.iterator(chunk_size=2000):
             if blob is None:
                 continue
             keys.append(key)
+            # A question's group is the first asking it repeats (itself when it is the first).
+            groups.append(repeat_of or key)
             vectors.append(np.frombuffer(bytes(blob), dtype=np.float32))
         if keys:
-            index.add(keys, np.vstack(vectors))
+            index.add(keys, np.vstack(vectors), groups=groups)
             if len(keys) > 1000:
                 logger.info(
                     "question index: loaded %d questions (%d in all)", len(keys), len(index)
@@ -58,6 +61,11 @@ def nearest_questions(
     vector: np.ndarray, *, k: int = 10, exclude: set[int] | None = None
 ) -> list[Neighbour]:
     return question_index().search(vector, k=k, exclude=exclude)
+
+
+def matching_groups(vector: np.ndarray, *, exclude: set[int] | None = None) -> list[GroupScore]:
+    """Earlier questions grouped by what they ask, best first (see matching.py)."""
+    return rank_groups(question_index(), vector, exclude=exclude)
 
 
 def forget_question_index() -> None:
