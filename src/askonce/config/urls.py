@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("askonce.oncall.urls")),
     path("", include("askonce.kb.urls")),
+    path("", include("askonce.questions.urls")),
     path("", include("askonce.console.urls")),
 ]

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,7 +29,7 @@ from askonce.kb.models import (
     TaskStatus,
     Vote,
 )
-from askonce.kb.queries import Owner, can_edit_article, is_staff_reader
+from askonce.kb.queries import Owner, can_edit_article, default_category, is_staff_reader
 from askonce.search.actions import do_index_document, do_remove_document
 from askonce.teams.models import Team
 
@@ -405,12 +404,7 @@ def do_reindex_articles() -> int:
 
 
 def _default_category() -> Category | None:
-    slug = getattr(settings, "KB_DEFAULT_CATEGORY", "")
-    if slug:
-        found = Category.objects.filter(slug=slug).first()
-        if found is not None:
-            return found
-    return Category.objects.exclude(owner_user=None, owner_team=None).order_by("position").first()
+    return default_category()
 
 
 def do_open_documentation_task(

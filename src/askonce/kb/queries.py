@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import nh3
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -306,3 +307,27 @@ def suggested_articles(user: User | None, text: str, *, limit: int = 5) -> list[
         }
         for hit in results.hits
     ]
+
+
+def category_for_question(text: str) -> Category | None:
+    """The category of the article that best matches a question's words (None: no match)."""
+    hits = search_documents(text, audience=Audience(staff=True), kinds=["article"], limit=1).hits
+    if not hits:
+        return None
+    article = Article.objects.select_related("category").filter(pk=hits[0].ref_id).first()
+    return article.category if article is not None else None
+
+
+def default_category() -> Category | None:
+    """Where documentation work goes when nothing better matches: ASKONCE_KB_DEFAULT_CATEGORY,
+    else the first category with an owner."""
+    slug = getattr(settings, "KB_DEFAULT_CATEGORY", "")
+    if slug:
+        found = Category.objects.filter(slug=slug).first()
+        if found is not None:
+            return found
+    return Category.objects.exclude(owner_user=None, owner_team=None).order_by("position").first()
+
+
+def article_slug(article_id: int) -> str:
+    return Article.objects.filter(pk=article_id).values_list("slug", flat=True).first() or ""

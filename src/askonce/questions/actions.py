@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from askonce.core.events import record_event
 from askonce.core.models import Event
+from askonce.questions.gaps import do_consider_gap
 from askonce.questions.index import matching_groups
 from askonce.questions.models import Question
 from askonce.search.embeddings import MODEL_NAME, encoder
@@ -88,6 +89,9 @@ def do_record_question(
     except IntegrityError:
         # Recorded at the same moment by the subscriber and the sweep: one row wins.
         return Question.objects.get(source_type=source_type, source_id=source_id)
+    if repeat_of is not None:
+        # Asked twice: open the documentation gap (or join it, or take the group's article).
+        do_consider_gap(question)
     return question
 
 

@@ -3,12 +3,13 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from askonce.accounts.models import User
 from askonce.kb.queries import suggested_articles
-from askonce.questions import queries
-from askonce.questions.schemas import SuggestionsOut
+from askonce.questions import gaps, queries
+from askonce.questions.models import Gap
+from askonce.questions.schemas import GapArticleOut, GapDetailOut, GapOut, SuggestionsOut
 from askonce.tickets.queries import access_ticket, article_suggestions
 
 router = Router(tags=["questions"])
@@ -27,10 +28,38 @@ def suggest(request: HttpRequest, q: str = "") -> dict[str, Any]:
     (customers: their own organization's only)."""
     user = _user(request)
     text = q.replace("\x00", " ")[:MAX_QUESTION_CHARS]
-    return {
-        "articles": suggested_articles(user, text),
-        "similar": queries.similar_answered(user, text) if text.strip() else [],
-    }
+    if not text.strip():
+        return {"articles": [], "similar": []}
+    articles = suggested_articles(user, text)
+    # The article that answered earlier askings of this very question comes first.
+    answering = queries.answering_article(user, text)
+    if answering is not None:
+        articles = [answering, *[a for a in articles if a["slug"] != answering["slug"]]][:5]
+    return {"articles": articles, "similar": queries.similar_answered(user, text)}
+
+
+@router.get("/gaps", response=list[GapOut], summary="Documentation gaps")
+def list_gaps(request: HttpRequest, status: str | None = "open", mine: bool = False) -> list[Gap]:
+    """Questions asked at least twice that no article answers (staff only)."""
+    return list(gaps.gaps_for(_user(request), status=status or None, mine=mine))
+
+
+@router.get("/gaps/{gap_id}", response=GapDetailOut, summary="A gap with every asking")
+def get_gap(request: HttpRequest, gap_id: int) -> Gap:
+    gaps.gaps_for(_user(request))  # staff only
+    return gaps.access_gap(gap_id)
+
+
+@router.post("/gaps/{gap_id}/article", response={201: GapArticleOut}, summary="Write the article")
+def write_article(request: HttpRequest, gap_id: int) -> Status:
+    """A draft prefilled with the question and the best answer; publishing it closes the gap."""
+    user = _user(request)
+    gaps.gaps_for(user)  # staff only
+    article = gaps.do_write_article_from_gap(gap=gaps.access_gap(gap_id), actor=user)
+    return Status(
+        201,
+        {"article": article.slug, "edit_url": f"/console/kb/articles/{article.slug}/edit"},
+    )
 
 
 @router.get(

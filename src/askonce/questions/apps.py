@@ -9,11 +9,16 @@ class QuestionsConfig(AppConfig):
     def ready(self) -> None:
         from askonce.core.events import subscribe
         from askonce.core.periodic import register_periodic
+        from askonce.kb.suggestions import register_answer_provider
         from askonce.questions import tasks
 
         # Every ticket's first message is a question (DESIGN §3); solving it records the answer.
         subscribe("ticket.created", tasks.queue_ticket_question)
         subscribe("ticket.solved", tasks.queue_ticket_answer)
+        # Publishing the article written from a gap answers every asking and closes the gap.
+        subscribe("article.published", tasks.close_gaps_for_article)
+        # The help center's ask box offers the article that answered this question before.
+        register_answer_provider(tasks.answering_article_slugs)
         register_periodic(
             "questions.record_unindexed_tickets", tasks.record_unindexed_tickets, every_seconds=60
         )

@@ -37,3 +37,31 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+
+class GapStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Gap(models.Model):
+    """A question asked at least twice that no article answers: documentation to write.
+
+    Its occurrences are the questions of its group (the first asking and its repeats)."""
+
+    root = models.OneToOneField(Question, on_delete=models.CASCADE, related_name="gap")
+    title = models.CharField(max_length=300)
+    status = models.CharField(max_length=16, choices=GapStatus.choices, default=GapStatus.OPEN)
+    # Who writes the article: the owner of the best-matching category (or the support team).
+    category_slug = models.CharField(max_length=80, blank=True, default="")
+    owner_user_id = models.PositiveBigIntegerField(null=True, blank=True)
+    owner_team_id = models.PositiveBigIntegerField(null=True, blank=True)
+    article_slug = models.CharField(max_length=120, blank=True, default="")
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+
+    def __str__(self) -> str:
+        return self.title

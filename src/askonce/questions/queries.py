@@ -6,9 +6,13 @@ Customers only ever see their own organization's earlier questions; staff see al
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
+from django.db.models import Q
+
 from askonce.accounts.models import User
+from askonce.kb.queries import visible_articles
 from askonce.questions.actions import embed
-from askonce.questions.index import nearest_questions, vector_of
+from askonce.questions.index import matching_groups, nearest_questions, vector_of
 from askonce.questions.models import Question
 
 
@@ -88,3 +92,34 @@ def similar_answered(user: User, text: str, *, k: int = 5) -> list[SimilarQuesti
     if vector is None:
         return []
     return _similar(user, vector, exclude=set(), k=k, answered_only=True)
+
+
+def answering_article(user: User, text: str) -> dict[str, object] | None:
+    """The article that answered earlier askings of this question (their group was linked to
+    it, or its gap was closed by it), if the match is confident and the reader may open it."""
+    vector = embed(text)
+    if vector is None:
+        return None
+    groups = matching_groups(vector)
+    if not groups or groups[0].confidence < settings.QUESTION_REPEAT_THRESHOLD:
+        return None
+    root = groups[0].group if isinstance(groups[0].group, int) else groups[0].best_key
+    slug = (
+        Question.objects.filter(Q(pk=root) | Q(repeat_of_id=root))
+        .exclude(article_slug="")
+        .values_list("article_slug", flat=True)
+        .first()
+    )
+    if not slug:
+        return None
+    article = visible_articles(user).filter(slug=slug, status="published").first()
+    if article is None:
+        return None
+    return {
+        "id": article.pk,
+        "slug": article.slug,
+        "title": article.title,
+        "url": f"/help/articles/{article.slug}/",
+        "snippet_html": "",
+        "score": round(groups[0].confidence, 4),
+    }

@@ -4,6 +4,11 @@ from datetime import datetime
 
 from ninja import Schema
 
+from askonce.accounts.models import User
+from askonce.questions.gaps import occurrences
+from askonce.questions.models import Gap, Question
+from askonce.teams.models import Team
+
 
 class ArticleSuggestionOut(Schema):
     id: int
@@ -29,3 +34,63 @@ class SuggestionsOut(Schema):
     articles: list[ArticleSuggestionOut]
     similar: list[SimilarQuestionOut]
     repeat_of: SimilarQuestionOut | None = None
+
+
+class OccurrenceOut(Schema):
+    question_id: int
+    source_type: str
+    source_id: int
+    text: str
+    asked_at: datetime
+    answer: str
+    organization_id: int | None
+
+    @staticmethod
+    def resolve_question_id(obj: Question) -> int:
+        return obj.pk
+
+
+class GapOut(Schema):
+    id: int
+    title: str
+    status: str
+    category: str
+    owner: str | None
+    article: str | None
+    occurrences: int
+    opened_at: datetime
+    closed_at: datetime | None
+
+    @staticmethod
+    def resolve_category(obj: Gap) -> str:
+        return obj.category_slug
+
+    @staticmethod
+    def resolve_owner(obj: Gap) -> str | None:
+        if obj.owner_user_id:
+            return User.objects.filter(pk=obj.owner_user_id).values_list("email", flat=True).first()
+        if obj.owner_team_id:
+            slug = Team.objects.filter(pk=obj.owner_team_id).values_list("slug", flat=True).first()
+            return f"team:{slug}" if slug else None
+        return None
+
+    @staticmethod
+    def resolve_article(obj: Gap) -> str | None:
+        return obj.article_slug or None
+
+    @staticmethod
+    def resolve_occurrences(obj: Gap) -> int:
+        return occurrences(obj).count()
+
+
+class GapDetailOut(GapOut):
+    askings: list[OccurrenceOut]
+
+    @staticmethod
+    def resolve_askings(obj: Gap) -> list[Question]:
+        return list(occurrences(obj))
+
+
+class GapArticleOut(Schema):
+    article: str
+    edit_url: str

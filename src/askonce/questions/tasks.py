@@ -5,8 +5,9 @@ import logging
 
 from django.tasks import task
 
+from askonce.accounts.models import User
 from askonce.core.models import Event
-from askonce.questions import actions
+from askonce.questions import actions, gaps, queries
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +41,16 @@ def record_unindexed_tickets() -> int:
     if recorded:
         logger.warning("indexed %d ticket question(s) whose event was not handled", recorded)
     return recorded
+
+
+def close_gaps_for_article(event: Event) -> None:
+    closed = gaps.do_close_gaps_for_article(event)
+    if closed:
+        logger.info("article #%d closed %d documentation gap(s)", event.subject_id, closed)
+
+
+def answering_article_slugs(user: User | None, text: str) -> list[str]:
+    if user is None:
+        return []
+    article = queries.answering_article(user, text)
+    return [str(article["slug"])] if article is not None else []

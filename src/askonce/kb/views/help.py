@@ -23,6 +23,7 @@ from askonce.accounts.models import User
 from askonce.core.errors import DomainError, InvalidInput
 from askonce.kb import actions, queries
 from askonce.kb.models import ArticleStatus
+from askonce.kb.suggestions import answering_slugs
 from askonce.kb.views.common import article_or_404, reader, whole_number
 from askonce.search.queries import Audience, SearchHit, search_documents
 
@@ -271,11 +272,23 @@ def help_suggest(request: HttpRequest) -> JsonResponse:
         query, audience=Audience.public(), kinds=["article"], limit=SUGGESTIONS
     )
     ask = attempt.token if attempt is not None else ""
+    # First the article that answered earlier askings of this question (the question index
+    # knows it by meaning, whatever the words), then the full-text matches.
+    answering = queries.published_articles(None).filter(slug__in=answering_slugs(user, query))
     articles = [
+        {
+            "title": article.title,
+            "url": _with_ask(f"/help/articles/{article.slug}/", ask),
+            "snippet_html": "",
+        }
+        for article in answering
+    ]
+    articles += [
         {"title": result.title, "url": result.url, "snippet_html": result.snippet_html}
         for result in _results(found.hits, ask=ask)
+        if result.url.split("?")[0] not in {a["url"].split("?")[0] for a in articles}
     ]
-    return JsonResponse({"query": query, "articles": articles})
+    return JsonResponse({"query": query, "articles": articles[:SUGGESTIONS]})
 
 
 # --- staff: the owner's dashboard, articles, editor, history ----------------------------------

@@ -1,0 +1,189 @@
+"""Documentation gaps: a question asked a second time that no article answers opens a gap with
+every asking and the answers agents gave, for the owner of the best-matching category. Later
+repeats join it; publishing the article written from it answers every asking and closes it."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from askonce.accounts.models import User
+from askonce.core.errors import Forbidden, InvalidTransition, NotFound
+from askonce.core.events import record_event
+from askonce.core.models import Event
+from askonce.kb.actions import do_create_article
+from askonce.kb.models import Article, Category
+from askonce.kb.queries import (
+    Owner,
+    article_slug,
+    category_for_question,
+    default_category,
+    is_staff_reader,
+)
+from askonce.questions.models import Gap, GapStatus, Question
+from askonce.teams.models import Team
+from askonce.teams.queries import team_ids_of
+
+
+def occurrences(gap: Gap) -> QuerySet[Question]:
+    """Every asking of the gap's question: the first and its repeats, oldest first."""
+    return Question.objects.filter(Q(pk=gap.root_id) | Q(repeat_of_id=gap.root_id)).order_by(
+        "asked_at", "pk"
+    )
+
+
+def _group_article(root: Question) -> str:
+    """The article that already answers this question's group, if any asking was linked."""
+    return (
+        Question.objects.filter(Q(pk=root.pk) | Q(repeat_of=root))
+        .exclude(article_slug="")
+        .values_list("article_slug", flat=True)
+        .first()
+        or ""
+    )
+
+
+def do_consider_gap(question: Question) -> Gap | None:
+    """After a repeat is recorded: open the group's gap, or let the repeat join it, or, when
+    the group is answered already, give the repeat that article."""
+    root = question.repeat_of
+    if root is None:
+        return None
+    existing = Gap.objects.filter(root=root).first()
+    if existing is not None:
+        if existing.status == GapStatus.CLOSED and existing.article_slug:
+            Question.objects.filter(pk=question.pk).update(article_slug=existing.article_slug)
+        else:
+            record_event(
+                verb="gap.joined",
+                subject_type="gap",
+                subject_id=existing.pk,
+                data={
+                    "question": question.pk,
+                    "source": f"{question.source_type}:{question.source_id}",
+                },
+            )
+        return existing
+    answered_by = _group_article(root)
+    if answered_by:
+        Question.objects.filter(pk=question.pk, article_slug="").update(article_slug=answered_by)
+        return None
+    category = category_for_question(root.text) or default_category()
+    owner_user = category.owner_user_id if category else None
+    owner_team = category.owner_team_id if category else None
+    if owner_user is None and owner_team is None:
+        owner_team = Team.objects.filter(slug="support").values_list("pk", flat=True).first()
+    try:
+        with transaction.atomic():
+            gap = Gap.objects.create(
+                root=root,
+                title=root.text.splitlines()[0][:300] if root.text else f"Question {root.pk}",
+                category_slug=category.slug if category else "",
+                owner_user_id=owner_user,
+                owner_team_id=owner_team,
+            )
+            record_event(
+                verb="gap.opened",
+                subject_type="gap",
+                subject_id=gap.pk,
+                data={"root": root.pk, "question": question.pk, "category": gap.category_slug},
+            )
+    except IntegrityError:
+        return Gap.objects.get(root=root)
+    return gap
+
+
+def access_gap(gap_id: int) -> Gap:
+    gap = Gap.objects.select_related("root").filter(pk=gap_id).first()
+    if gap is None:
+        raise NotFound(f"No gap #{gap_id}.")
+    return gap
+
+
+def gaps_for(user: User, *, status: str | None = "open", mine: bool = False) -> QuerySet[Gap]:
+    if not is_staff_reader(user):
+        raise Forbidden("Documentation gaps are for staff.")
+    gaps = Gap.objects.select_related("root")
+    if status:
+        gaps = gaps.filter(status=status)
+    if mine:
+        gaps = gaps.filter(Q(owner_user_id=user.pk) | Q(owner_team_id__in=team_ids_of(user)))
+    return gaps.order_by("opened_at")
+
+
+def best_answer(gap: Gap) -> Question | None:
+    return occurrences(gap).exclude(answer="").order_by("-answered_at").first()
+
+
+def do_write_article_from_gap(*, gap: Gap, actor: User) -> Article:
+    """A draft prefilled with the question and the best answer agents gave, owned by the
+    writer, in the gap's category; publishing it closes the gap."""
+    if gap.status != GapStatus.OPEN:
+        raise InvalidTransition(
+            action="write an article for", current=gap.status, allowed=[], subject=f"gap #{gap.pk}"
+        )
+    if gap.article_slug:
+        existing = Article.objects.filter(slug=gap.article_slug).first()
+        if existing is not None:
+            return existing
+    category = (
+        Category.objects.filter(slug=gap.category_slug).first() if gap.category_slug else None
+    ) or default_category()
+    if category is None:
+        raise InvalidTransition(
+            action="write an article for",
+            current="no category",
+            allowed=[],
+            subject=f"gap #{gap.pk} (create a category first)",
+        )
+    answer = best_answer(gap)
+    askings = list(occurrences(gap)[:10])
+    body = "\n".join(
+        [
+            f"<!-- Written from documentation gap #{gap.pk}: asked {occurrences(gap).count()} times -->",
+            "",
+            "## The question",
+            "",
+            *[f"> {asking.text.splitlines()[0]}" for asking in askings[:3]],
+            "",
+            "## The answer",
+            "",
+            answer.answer if answer is not None else "(No agent answer yet: write it here.)",
+            "",
+        ]
+    )
+    with transaction.atomic():
+        slug = f"gap-{gap.pk}-{gap.title}"[:100]
+        article = do_create_article(
+            actor=actor,
+            title=gap.title[:200],
+            body=body,
+            category=category,
+            owner=Owner(user=actor),
+            slug=slug,
+            note=f"Draft from documentation gap #{gap.pk}",
+        )
+        gap.article_slug = article.slug
+        gap.save(update_fields=["article_slug"])
+    return article
+
+
+def do_close_gaps_for_article(event: Event) -> int:
+    """`article.published`: every open gap written into this article closes, and every asking
+    of its question is answered by the article. Returns how many gaps closed."""
+    slug = article_slug(event.subject_id)
+    closed = 0
+    for gap in Gap.objects.filter(article_slug=slug, status=GapStatus.OPEN):
+        with transaction.atomic():
+            gap.status = GapStatus.CLOSED
+            gap.closed_at = timezone.now()
+            gap.save(update_fields=["status", "closed_at"])
+            linked = occurrences(gap).update(article_slug=slug)
+            record_event(
+                verb="gap.closed",
+                subject_type="gap",
+                subject_id=gap.pk,
+                actor=event.actor,
+                data={"article": slug, "occurrences": linked},
+            )
+        closed += 1
+    return closed
