@@ -12,8 +12,10 @@ class QuestionsConfig(AppConfig):
         from askonce.kb.suggestions import register_answer_provider
         from askonce.questions import tasks
 
-        # Every ticket's first message is a question (DESIGN §3); solving it records the answer.
-        subscribe("ticket.created", tasks.queue_ticket_question)
+        # Every ticket's first message is a question (DESIGN §3): the worker indexes new tickets
+        # every second or two (no extra write per ticket while the customer waits); solving one
+        # records the answer.
+        register_periodic("questions.index_new_tickets", tasks.index_new_tickets, every_seconds=2)
         subscribe("ticket.solved", tasks.queue_ticket_answer)
         # Publishing the article written from a gap answers every asking and closes the gap.
         subscribe("article.published", tasks.close_gaps_for_article)

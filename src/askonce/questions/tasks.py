@@ -1,5 +1,5 @@
-"""Thin entry points: subscribers queue the embedding work so that filing a ticket never
-waits for the model; the worker runs these."""
+"""Thin entry points for the worker and subscribers: embedding runs in the worker, so filing a
+ticket never waits for the model."""
 
 import logging
 
@@ -13,23 +13,13 @@ logger = logging.getLogger(__name__)
 
 
 @task()
-def record_ticket_question(ticket_id: int) -> str:
-    question = actions.do_record_ticket_question(ticket_id)
-    if question is None:
-        return "no such ticket"
-    if question.repeat_of_id:
-        return f"question {question.pk} repeats {question.repeat_of_id}"
-    return f"question {question.pk}"
-
-
-@task()
 def record_ticket_answer(ticket_id: int) -> str:
     question = actions.do_record_ticket_answer(ticket_id)
     return f"answer of question {question.pk}" if question else "no such ticket"
 
 
-def queue_ticket_question(event: Event) -> None:
-    record_ticket_question.enqueue(event.subject_id)
+def index_new_tickets() -> int:
+    return actions.do_index_new_tickets()
 
 
 def queue_ticket_answer(event: Event) -> None:

@@ -291,3 +291,10 @@ def public_answer(ticket_id: int) -> tuple[str, str]:
         .values_list("body", flat=True)
     )
     return "\n\n".join(replies), ticket.documentation_article
+
+
+def ticket_ids_after(ticket_id: int, *, limit: int) -> list[int]:
+    """Ids of the tickets filed after `ticket_id`, oldest first (for the question index)."""
+    return list(
+        Ticket.objects.filter(pk__gt=ticket_id).order_by("pk").values_list("pk", flat=True)[:limit]
+    )

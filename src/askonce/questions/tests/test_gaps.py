@@ -6,6 +6,7 @@ import pytest
 from askonce.kb.actions import do_create_category, do_publish_article
 from askonce.kb.models import Article
 from askonce.kb.queries import Owner
+from askonce.questions.actions import do_index_new_tickets
 from askonce.questions.index import forget_question_index
 from askonce.questions.models import Gap, Question
 from askonce.search.embeddings import encoder
@@ -28,7 +29,9 @@ def ask(make_ticket, make_contact, make_organization, django_capture_on_commit_c
 
     def make(subject: str, body: str):
         with django_capture_on_commit_callbacks(execute=True):
-            return make_ticket(make_contact(make_organization()), subject=subject, body=body)
+            ticket = make_ticket(make_contact(make_organization()), subject=subject, body=body)
+        do_index_new_tickets()  # what the worker does every second or two
+        return ticket
 
     return make
 
