@@ -5,14 +5,15 @@ Datasets are read in the formats of ../shared/data: banking77 CSV (`text,categor
 JSON (`{"train": [[text, intent], ...], "val": ..., "oos_val": ...}`) and the intent-clustering
 TSV (`text<TAB>label`). A file argument may name a part: `train.csv:held` (every tenth question
 of each intent, the dev part held back from memory), `train.csv:rest` (the others),
-`train_val.json:val,oos_val` (those splits of a clinc file).
+`train_val.json:val,oos_val` (those splits of a clinc file). The group task takes only
+`--queries` (the questions to group).
 """
 
 import csv
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,4 +165,43 @@ def evaluate_gap(
     return results
 
 
-Progress = Callable[[str], None]
+@dataclass
+class GroupScores:
+    questions: int
+    threshold: float
+    groups: int
+    true_groups: int
+    nmi: float
+    ari: float
+    seconds: float
+
+
+def evaluate_group(
+    encoder: SentenceEncoder, questions: LabelledSet, *, threshold: float
+) -> GroupScores:
+    """Group unlabelled questions the way the product does (no group count given): each
+    question, in order, joins the best-matching earlier group when the match confidence reaches
+    the threshold (a repeat), else starts its own (a new question). Scored against the labels
+    with NMI and ARI (scikit-learn's definitions)."""
+    try:
+        from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    except ImportError as error:
+        raise ValueError("the group task needs scikit-learn: pip install scikit-learn") from error
+    start = time.perf_counter()
+    vectors = encoder.encode(questions.texts)
+    index = VectorIndex(EMBEDDING_DIMENSIONS)
+    assigned: list[Hashable] = []
+    for key, vector in enumerate(vectors):
+        ranked = rank_groups(index, vector)
+        group = ranked[0].group if ranked and ranked[0].confidence >= threshold else key
+        index.add([key], vector.reshape(1, -1), groups=[group])
+        assigned.append(group)
+    return GroupScores(
+        questions=len(questions.texts),
+        threshold=threshold,
+        groups=len(set(assigned)),
+        true_groups=len(set(questions.labels)),
+        nmi=float(normalized_mutual_info_score(questions.labels, assigned)),
+        ari=float(adjusted_rand_score(questions.labels, assigned)),
+        seconds=time.perf_counter() - start,
+    )

@@ -4,6 +4,7 @@
     askonce eval --task repeat --memory banking77/train.csv:rest --queries banking77/train.csv:held
     askonce eval --task gap --memory clinc150/train_val.json:train \\
                  --queries clinc150/train_val.json:val,oos_val
+    askonce eval --task group --queries intent-clustering/stackoverflow/dev.tsv
 """
 
 import json
@@ -14,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from askonce.questions.evaluation import evaluate_gap, evaluate_repeat, load_set
+from askonce.questions.evaluation import evaluate_gap, evaluate_group, evaluate_repeat, load_set
 from askonce.search.embeddings import encoder
 
 # The public sets sit beside the checkout in this workspace (../shared/data); --data elsewhere.
@@ -22,6 +23,8 @@ DATA = Path(os.environ.get("ASKONCE_EVAL_DATA", Path.cwd().parent / "shared" / "
 DEFAULTS = {
     "repeat": ("banking77/train.csv:rest", "banking77/train.csv:held"),
     "gap": ("clinc150/train_val.json:train", "clinc150/train_val.json:val,oos_val"),
+    "group": ("", "intent-clustering/banking/dev.tsv"),
+    "group-stackoverflow": ("", "intent-clustering/stackoverflow/dev.tsv"),
 }
 
 
@@ -29,7 +32,9 @@ class Command(BaseCommand):
     help = "Measure the question index on labelled sets (repeat questions, gap detection)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--task", choices=sorted(DEFAULTS), action="append")
+        parser.add_argument(
+            "--task", choices=sorted(DEFAULTS), action="append"
+        )  # group: --queries only
         parser.add_argument("--memory", help="the questions asked before (file[:part])")
         parser.add_argument("--queries", help="the new questions (file[:part])")
         parser.add_argument("--data", default=str(DATA), help="folder of the default sets")
@@ -60,6 +65,24 @@ class Command(BaseCommand):
             data = Path(options["data"])
             memory_spec = options["memory"] or str(data / memory_spec)
             query_spec = options["queries"] or str(data / query_spec)
+            if task.startswith("group"):
+                try:
+                    grouped = evaluate_group(model, load_set(query_spec), threshold=threshold)
+                except ValueError as error:
+                    raise CommandError(str(error)) from None
+                rows.append(
+                    {
+                        "task": task,
+                        "queries": grouped.questions,
+                        "threshold": grouped.threshold,
+                        "groups": grouped.groups,
+                        "true_groups": grouped.true_groups,
+                        "nmi": round(100 * grouped.nmi, 2),
+                        "ari": round(100 * grouped.ari, 2),
+                        "seconds": round(grouped.seconds, 1),
+                    }
+                )
+                continue
             try:
                 memory, queries = load_set(memory_spec), load_set(query_spec)
             except ValueError as error:
