@@ -403,10 +403,6 @@ def do_reindex_articles() -> int:
 # --- documentation tasks ----------------------------------------------------------------------
 
 
-def _default_category() -> Category | None:
-    return default_category()
-
-
 def do_open_documentation_task(
     *,
     ticket_id: int | None,
@@ -420,7 +416,7 @@ def do_open_documentation_task(
         existing = DocumentationTask.objects.filter(ticket_id=ticket_id).first()
         if existing is not None:
             return existing
-    category = category or _default_category()
+    category = category or default_category()
     support = Team.objects.filter(slug="support").first()
     assignee_user = category.owner_user if category else None
     assignee_team = (category.owner_team if category else None) or (
@@ -477,26 +473,41 @@ def do_start_article_for_task(*, task: DocumentationTask, actor: User) -> Articl
     if task.article_id is not None:
         assert task.article is not None
         return task.article
-    category = task.category or _default_category()
+    category = task.category or default_category()
     if category is None:
         raise InvalidInput("Create a category first: every article belongs to one.")
-    body = f"<!-- From documentation task #{task.pk} -->\n\n{task.details}\n"
-    base = slugify(task.summary)[:100] or f"task-{task.pk}"
-    slug = base
-    if Article.objects.filter(slug=slug).exists():
-        slug = f"{base}-{task.pk}"
-    article = do_create_article(
+    article = do_start_draft(
         actor=actor,
-        title=task.summary[:200],
-        body=body,
+        title=task.summary,
+        body=f"<!-- From documentation task #{task.pk} -->\n\n{task.details}\n",
         category=category,
-        owner=Owner(user=actor),
-        slug=slug,
+        slug_hint=task.summary or f"task-{task.pk}",
         note=f"Draft for documentation task #{task.pk}",
     )
     task.article = article
     task.save(update_fields=["article"])
     return article
+
+
+def do_start_draft(
+    *, actor: User, title: str, body: str, category: Category, slug_hint: str, note: str
+) -> Article:
+    """A draft owned by its writer, for documentation work (a task, a gap): the slug comes from
+    the hint, made unique with a number when an article has it already."""
+    base = slugify(slug_hint)[:100].strip("-") or "draft"
+    slug, number = base, 1
+    while Article.objects.filter(slug=slug).exists():
+        number += 1
+        slug = f"{base}-{number}"
+    return do_create_article(
+        actor=actor,
+        title=title[:200],
+        body=body,
+        category=category,
+        owner=Owner(user=actor),
+        slug=slug,
+        note=note,
+    )
 
 
 def do_cancel_documentation_task(

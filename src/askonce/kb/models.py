@@ -89,13 +89,11 @@ class Article(models.Model):
 
     @property
     def owner_label(self) -> str:
+        """'alice@example.com' or 'team:ops' (the form owner fields take), '' when unowned."""
         if self.owner_user_id:
             assert self.owner_user is not None
             return self.owner_user.email
-        if self.owner_team_id:
-            assert self.owner_team is not None
-            return f"team:{self.owner_team.slug}"
-        return ""
+        return f"team:{self.owner_team.slug}" if self.owner_team is not None else ""
 
     @property
     def is_stale(self) -> bool:

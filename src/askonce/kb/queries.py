@@ -111,11 +111,10 @@ class Owner:
 
     @property
     def label(self) -> str:
+        """The same form as Article.owner_label: an email, 'team:<slug>', or ''."""
         if self.user is not None:
             return self.user.email
-        if self.team is not None:
-            return f"team:{self.team.slug}"
-        return ""
+        return f"team:{self.team.slug}" if self.team is not None else ""
 
 
 def owner_from_text(text: str) -> Owner:

@@ -6,6 +6,7 @@ from typing import Literal
 from ninja import Field, Schema
 
 from askonce.kb.models import Article, Category, DocumentationTask, Revision
+from askonce.kb.queries import Owner
 
 
 class ArticleIn(Schema):
@@ -145,9 +146,7 @@ class CategoryOut(Schema):
 
     @staticmethod
     def resolve_owner(obj: Category) -> str | None:
-        if obj.owner_user:
-            return obj.owner_user.email
-        return f"team:{obj.owner_team.slug}" if obj.owner_team else None
+        return Owner(user=obj.owner_user, team=obj.owner_team).label or None
 
 
 class TaskOut(Schema):
@@ -167,9 +166,7 @@ class TaskOut(Schema):
 
     @staticmethod
     def resolve_assignee(obj: DocumentationTask) -> str | None:
-        if obj.assignee_user:
-            return obj.assignee_user.email
-        return f"team:{obj.assignee_team.slug}" if obj.assignee_team else None
+        return Owner(user=obj.assignee_user, team=obj.assignee_team).label or None
 
     @staticmethod
     def resolve_article(obj: DocumentationTask) -> str | None:

@@ -6,8 +6,10 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from askonce.accounts.models import User
+from askonce.core.errors import NotFound
 from askonce.kb.queries import suggested_articles
 from askonce.questions import gaps, queries
+from askonce.questions.actions import embed
 from askonce.questions.models import Gap
 from askonce.questions.schemas import GapArticleOut, GapDetailOut, GapOut, SuggestionsOut
 from askonce.tickets.queries import access_ticket, article_suggestions
@@ -31,23 +33,35 @@ def suggest(request: HttpRequest, q: str = "") -> dict[str, Any]:
     if not text.strip():
         return {"articles": [], "similar": []}
     articles = suggested_articles(user, text)
+    vector = embed(text)  # once: both look-ups below compare the same question
+    if vector is None:
+        return {"articles": articles, "similar": []}
     # The article that answered earlier askings of this very question comes first.
-    answering = queries.answering_article(user, text)
+    answering = queries.answering_article(user, vector)
     if answering is not None:
         articles = [answering, *[a for a in articles if a["slug"] != answering["slug"]]][:5]
-    return {"articles": articles, "similar": queries.similar_answered(user, text)}
+    return {"articles": articles, "similar": queries.similar_answered(user, vector)}
 
 
 @router.get("/gaps", response=list[GapOut], summary="Documentation gaps")
 def list_gaps(request: HttpRequest, status: str | None = "open", mine: bool = False) -> list[Gap]:
     """Questions asked at least twice that no article answers (staff only)."""
-    return list(gaps.gaps_for(_user(request), status=status or None, mine=mine))
+    return _with_owners(list(gaps.gaps_for(_user(request), status=status or None, mine=mine)))
 
 
 @router.get("/gaps/{gap_id}", response=GapDetailOut, summary="A gap with every asking")
 def get_gap(request: HttpRequest, gap_id: int) -> Gap:
-    gaps.gaps_for(_user(request))  # staff only
-    return gaps.access_gap(gap_id)
+    found = gaps.gaps_for(_user(request), status=None).filter(pk=gap_id).first()
+    if found is None:
+        raise NotFound(f"No gap #{gap_id}.")
+    return _with_owners([found])[0]
+
+
+def _with_owners(found: list[Gap]) -> list[Gap]:
+    labels = gaps.owner_labels(found)
+    for gap in found:
+        gap.owner_label = labels.get(gap.pk)  # type: ignore[attr-defined]
+    return found
 
 
 @router.post("/gaps/{gap_id}/article", response={201: GapArticleOut}, summary="Write the article")

@@ -3,17 +3,16 @@ every asking and the answers agents gave, for the owner of the best-matching cat
 repeats join it; publishing the article written from it answers every asking and closes it."""
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from askonce.accounts.models import User
 from askonce.core.errors import Forbidden, InvalidTransition, NotFound
 from askonce.core.events import record_event
 from askonce.core.models import Event
-from askonce.kb.actions import do_create_article
+from askonce.kb.actions import do_start_draft
 from askonce.kb.models import Article, Category
 from askonce.kb.queries import (
-    Owner,
     article_slug,
     category_for_question,
     default_category,
@@ -92,6 +91,27 @@ def do_consider_gap(question: Question) -> Gap | None:
     return gap
 
 
+def owner_labels(gaps: list[Gap]) -> dict[int, str]:
+    """Each gap's owner as 'email' or 'team:<slug>', looked up for the whole list at once."""
+    users = dict(
+        User.objects.filter(pk__in={g.owner_user_id for g in gaps if g.owner_user_id}).values_list(
+            "pk", "email"
+        )
+    )
+    teams = dict(
+        Team.objects.filter(pk__in={g.owner_team_id for g in gaps if g.owner_team_id}).values_list(
+            "pk", "slug"
+        )
+    )
+    labels = {}
+    for gap in gaps:
+        if gap.owner_user_id in users:
+            labels[gap.pk] = users[gap.owner_user_id]
+        elif gap.owner_team_id in teams:
+            labels[gap.pk] = f"team:{teams[gap.owner_team_id]}"
+    return labels
+
+
 def access_gap(gap_id: int) -> Gap:
     gap = Gap.objects.select_related("root").filter(pk=gap_id).first()
     if gap is None:
@@ -100,9 +120,12 @@ def access_gap(gap_id: int) -> Gap:
 
 
 def gaps_for(user: User, *, status: str | None = "open", mine: bool = False) -> QuerySet[Gap]:
+    """Gaps with `occurrence_count` (the first asking and its repeats) counted in the query."""
     if not is_staff_reader(user):
         raise Forbidden("Documentation gaps are for staff.")
-    gaps = Gap.objects.select_related("root")
+    gaps = Gap.objects.select_related("root").annotate(
+        occurrence_count=Count("root__repeats", distinct=True) + 1
+    )
     if status:
         gaps = gaps.filter(status=status)
     if mine:
@@ -152,14 +175,12 @@ def do_write_article_from_gap(*, gap: Gap, actor: User) -> Article:
         ]
     )
     with transaction.atomic():
-        slug = f"gap-{gap.pk}-{gap.title}"[:100]
-        article = do_create_article(
+        article = do_start_draft(
             actor=actor,
-            title=gap.title[:200],
+            title=gap.title,
             body=body,
             category=category,
-            owner=Owner(user=actor),
-            slug=slug,
+            slug_hint=gap.title or f"gap-{gap.pk}",
             note=f"Draft from documentation gap #{gap.pk}",
         )
         gap.article_slug = article.slug

@@ -6,12 +6,12 @@ Customers only ever see their own organization's earlier questions; staff see al
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from django.conf import settings
 from django.db.models import Q
 
 from askonce.accounts.models import User
 from askonce.kb.queries import visible_articles
-from askonce.questions.actions import embed
 from askonce.questions.index import matching_groups, nearest_questions, vector_of
 from askonce.questions.models import Question
 
@@ -35,10 +35,10 @@ def _visible_to(user: User, question: Question) -> bool:
 
 
 def _similar(
-    user: User, vector: object, *, exclude: set[int], k: int, answered_only: bool
+    user: User, vector: np.ndarray, *, exclude: set[int], k: int, answered_only: bool
 ) -> list[SimilarQuestion]:
     # Ask for more than k: some neighbours are the caller's other organizations' questions.
-    neighbours = nearest_questions(vector, k=k * 5 + len(exclude), exclude=exclude)  # type: ignore[arg-type]
+    neighbours = nearest_questions(vector, k=k * 5 + len(exclude), exclude=exclude)
     by_id = Question.objects.in_bulk([n.key for n in neighbours])
     found = []
     for neighbour in neighbours:
@@ -86,20 +86,14 @@ def similar_to_ticket(user: User, ticket_id: int, *, k: int = 5) -> list[Similar
     ]
 
 
-def similar_answered(user: User, text: str, *, k: int = 5) -> list[SimilarQuestion]:
-    """Solved questions like `text`, with the answers support gave: for self-service."""
-    vector = embed(text)
-    if vector is None:
-        return []
+def similar_answered(user: User, vector: np.ndarray, *, k: int = 5) -> list[SimilarQuestion]:
+    """Solved questions like this one (its embedding), with the answers support gave."""
     return _similar(user, vector, exclude=set(), k=k, answered_only=True)
 
 
-def answering_article(user: User, text: str) -> dict[str, object] | None:
+def answering_article(user: User, vector: np.ndarray) -> dict[str, object] | None:
     """The article that answered earlier askings of this question (their group was linked to
     it, or its gap was closed by it), if the match is confident and the reader may open it."""
-    vector = embed(text)
-    if vector is None:
-        return None
     groups = matching_groups(vector)
     if not groups or groups[0].confidence < settings.QUESTION_REPEAT_THRESHOLD:
         return None

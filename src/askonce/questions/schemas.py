@@ -4,10 +4,8 @@ from datetime import datetime
 
 from ninja import Schema
 
-from askonce.accounts.models import User
 from askonce.questions.gaps import occurrences
 from askonce.questions.models import Gap, Question
-from askonce.teams.models import Team
 
 
 class ArticleSuggestionOut(Schema):
@@ -67,12 +65,7 @@ class GapOut(Schema):
 
     @staticmethod
     def resolve_owner(obj: Gap) -> str | None:
-        if obj.owner_user_id:
-            return User.objects.filter(pk=obj.owner_user_id).values_list("email", flat=True).first()
-        if obj.owner_team_id:
-            slug = Team.objects.filter(pk=obj.owner_team_id).values_list("slug", flat=True).first()
-            return f"team:{slug}" if slug else None
-        return None
+        return getattr(obj, "owner_label", None)
 
     @staticmethod
     def resolve_article(obj: Gap) -> str | None:
@@ -80,7 +73,7 @@ class GapOut(Schema):
 
     @staticmethod
     def resolve_occurrences(obj: Gap) -> int:
-        return occurrences(obj).count()
+        return obj.occurrence_count  # type: ignore[attr-defined,no-any-return]
 
 
 class GapDetailOut(GapOut):

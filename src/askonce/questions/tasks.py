@@ -40,7 +40,8 @@ def close_gaps_for_article(event: Event) -> None:
 
 
 def answering_article_slugs(user: User | None, text: str) -> list[str]:
-    if user is None:
+    vector = actions.embed(text) if user is not None else None
+    if user is None or vector is None:
         return []
-    article = queries.answering_article(user, text)
+    article = queries.answering_article(user, vector)
     return [str(article["slug"])] if article is not None else []
