@@ -13,15 +13,24 @@ class PeriodicJob:
     name: str
     run: Callable[[], object]
     every_seconds: int | None = None  # None: the worker's sweep interval
+    # A long job (seconds of CPU) runs in a thread of its own, so that the worker keeps
+    # sending pages and mail meanwhile; one run of it at a time.
+    background: bool = False
 
 
 _jobs: dict[str, PeriodicJob] = {}
 
 
 def register_periodic(
-    name: str, run: Callable[[], object], every_seconds: int | None = None
+    name: str,
+    run: Callable[[], object],
+    every_seconds: int | None = None,
+    *,
+    background: bool = False,
 ) -> None:
-    _jobs[name] = PeriodicJob(name=name, run=run, every_seconds=every_seconds)
+    _jobs[name] = PeriodicJob(
+        name=name, run=run, every_seconds=every_seconds, background=background
+    )
 
 
 def periodic_jobs() -> list[PeriodicJob]:

@@ -1,5 +1,6 @@
-"""Every write to schedules (creating them, adding layers and overrides) and to escalation
-policies and routing keys. Writes to pages are in `paging`."""
+"""Every write to schedules (creating them, adding and editing layers, adding, changing and
+removing overrides) and to escalation policies and routing keys. Writes to pages are in `paging`,
+calendar feeds in `feeds`, handoff notices in `handoffs`, ticket-duty notices in `ticket_duty`."""
 
 import secrets
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,7 @@ from askonce.oncall.rotation import (
     parse_clock_time,
     parse_restrictions,
 )
+from askonce.oncall.ticket_duty import forget_ticket_duty
 from askonce.teams.models import Team
 from askonce.teams.queries import team_ids_of
 
@@ -55,6 +57,7 @@ class LayerDraft:
     time_zone: str | None = None
     restrictions: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     priority: int | None = None
+    ticket_duty: bool = False
 
     def as_arguments(self) -> dict[str, Any]:
         """The keyword arguments of `do_add_layer` (not `asdict`: that would copy the people)."""
@@ -95,6 +98,36 @@ def _check_slug(slug: str) -> str:
             f"digits; got {slug!r}."
         )
     return slug
+
+
+def _check_participants(layer_name: str, participants: Sequence[User]) -> None:
+    if not participants:
+        raise InvalidInput(f"Layer {layer_name!r} needs at least one participant.")
+    for person in participants:
+        _check_on_call_person(person)
+
+
+def _check_shift_length(shift_count: int, shift_unit: str) -> None:
+    if shift_unit not in ShiftUnit:
+        units = ", ".join(unit.value for unit in ShiftUnit)
+        raise InvalidInput(f"shift_unit must be one of {units}, got {shift_unit!r}.")
+    if not 1 <= shift_count <= MAX_SHIFT_COUNT:
+        raise InvalidInput(f"shift_count must be between 1 and {MAX_SHIFT_COUNT}.")
+
+
+def _check_override(user: User, start: datetime, end: datetime, reason: str) -> str:
+    _check_on_call_person(user)
+    _aware(start, "start")
+    _aware(end, "end")
+    if end <= start:
+        raise InvalidInput(
+            f"An override must end after it starts: end {end.isoformat()} is not after "
+            f"start {start.isoformat()}."
+        )
+    reason = reason.strip()
+    if len(reason) > 255:
+        raise InvalidInput(f"reason is {len(reason)} characters long; the limit is 255.")
+    return reason
 
 
 def do_create_schedule(
@@ -140,21 +173,15 @@ def do_add_layer(
     time_zone: str | None = None,
     restrictions: Sequence[Mapping[str, Any]] = (),
     priority: int | None = None,
+    ticket_duty: bool = False,
 ) -> Layer:
     """Add a rotation on top of the schedule's layers (or at `priority`, which must be free)."""
     _check_may_edit(actor, schedule.team)
     name = clean_line(name, field="name", max_length=100)
     zone = check_time_zone(time_zone or schedule.time_zone)
-    if not participants:
-        raise InvalidInput(f"Layer {name!r} needs at least one participant.")
-    for person in participants:
-        _check_on_call_person(person)
+    _check_participants(name, participants)
     _aware(rotation_start, "rotation_start")
-    if shift_unit not in ShiftUnit:
-        units = ", ".join(unit.value for unit in ShiftUnit)
-        raise InvalidInput(f"shift_unit must be one of {units}, got {shift_unit!r}.")
-    if not 1 <= shift_count <= MAX_SHIFT_COUNT:
-        raise InvalidInput(f"shift_count must be between 1 and {MAX_SHIFT_COUNT}.")
+    _check_shift_length(shift_count, shift_unit)
     handoff = parse_clock_time(handoff_time, field_name="handoff_time")
     windows = parse_restrictions(list(restrictions))
     if priority is not None and priority < 1:
@@ -181,6 +208,7 @@ def do_add_layer(
             shift_unit=shift_unit,
             handoff_time=handoff,
             restrictions=[window.as_json() for window in windows],
+            ticket_duty=ticket_duty,
         )
         LayerParticipant.objects.bulk_create(
             LayerParticipant(layer=layer, user=person, position=position)
@@ -196,8 +224,10 @@ def do_add_layer(
                 "layer": layer.pk,
                 "priority": priority,
                 "participants": [person.email for person in participants],
+                "ticket_duty": ticket_duty,
             },
         )
+        transaction.on_commit(forget_ticket_duty)
     return layer
 
 
@@ -212,17 +242,7 @@ def do_add_override(
 ) -> Override:
     """Put `user` on call from `start` to `end`, above every layer (and older overrides)."""
     _check_may_edit(actor, schedule.team)
-    _check_on_call_person(user)
-    _aware(start, "start")
-    _aware(end, "end")
-    if end <= start:
-        raise InvalidInput(
-            f"An override must end after it starts: end {end.isoformat()} is not after "
-            f"start {start.isoformat()}."
-        )
-    reason = reason.strip()
-    if len(reason) > 255:
-        raise InvalidInput(f"reason is {len(reason)} characters long; the limit is 255.")
+    reason = _check_override(user, start, end, reason)
     with transaction.atomic():
         override = Override.objects.create(
             schedule=schedule,
@@ -245,7 +265,139 @@ def do_add_override(
                 "end": end.isoformat(),
             },
         )
+        transaction.on_commit(forget_ticket_duty)
     return override
+
+
+def do_change_override(
+    *,
+    override: Override,
+    user: User,
+    start: datetime,
+    end: datetime,
+    actor: User | None,
+    reason: str = "",
+) -> Override:
+    """Change who an override puts on call, and when."""
+    schedule = override.schedule
+    _check_may_edit(actor, schedule.team)
+    reason = _check_override(user, start, end, reason)
+    with transaction.atomic():
+        locked = Override.objects.select_for_update().get(pk=override.pk)
+        before = {
+            "user": locked.user.email,
+            "start": locked.start.isoformat(),
+            "end": locked.end.isoformat(),
+        }
+        locked.user, locked.start, locked.end, locked.reason = user, start, end, reason
+        locked.save(update_fields=["user", "start", "end", "reason"])
+        record_event(
+            verb="oncall.override_changed",
+            subject_type="schedule",
+            subject_id=schedule.pk,
+            actor=actor,
+            note=reason,
+            data={
+                "override": locked.pk,
+                "before": before,
+                "user": user.email,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            },
+        )
+        transaction.on_commit(forget_ticket_duty)
+    return locked
+
+
+def do_remove_override(*, override: Override, actor: User | None) -> None:
+    """The layers decide again for the override's hours."""
+    schedule = override.schedule
+    _check_may_edit(actor, schedule.team)
+    with transaction.atomic():
+        record_event(
+            verb="oncall.override_removed",
+            subject_type="schedule",
+            subject_id=schedule.pk,
+            actor=actor,
+            note=override.reason,
+            data={
+                "override": override.pk,
+                "user": override.user.email,
+                "start": override.start.isoformat(),
+                "end": override.end.isoformat(),
+            },
+        )
+        override.delete()
+        transaction.on_commit(forget_ticket_duty)
+
+
+def do_edit_layer(
+    *,
+    layer: Layer,
+    actor: User | None,
+    participants: Sequence[User] | None = None,
+    shift_count: int | None = None,
+    shift_unit: str | None = None,
+    handoff_time: time | str | None = None,
+    time_zone: str | None = None,
+    restrictions: Sequence[Mapping[str, Any]] | None = None,
+    ticket_duty: bool | None = None,
+) -> Layer:
+    """Change a layer; what is left None stays. The rotation is laid again from its start, so
+    past shifts are redrawn too: for a one-off swap, add an override instead."""
+    schedule = layer.schedule
+    _check_may_edit(actor, schedule.team)
+    changes: dict[str, Any] = {}
+    if participants is not None:
+        _check_participants(layer.name, participants)
+    if shift_count is not None or shift_unit is not None:
+        count = layer.shift_count if shift_count is None else shift_count
+        unit = layer.shift_unit if shift_unit is None else shift_unit
+        _check_shift_length(count, unit)
+        changes.update(shift_count=count, shift_unit=unit)
+    if handoff_time is not None:
+        changes["handoff_time"] = parse_clock_time(handoff_time, field_name="handoff_time")
+    if time_zone is not None:
+        changes["time_zone"] = check_time_zone(time_zone).key
+    if restrictions is not None:
+        windows = parse_restrictions(list(restrictions))
+        changes["restrictions"] = [window.as_json() for window in windows]
+    if ticket_duty is not None:
+        changes["ticket_duty"] = ticket_duty
+    with transaction.atomic():
+        locked = Layer.objects.select_for_update().get(pk=layer.pk)
+        changed = {name: value for name, value in changes.items() if getattr(locked, name) != value}
+        for name, value in changed.items():
+            setattr(locked, name, value)
+        if changed:
+            locked.save(update_fields=list(changed))
+        before = [
+            row.user for row in locked.participants.select_related("user").order_by("position")
+        ]
+        if participants is not None and list(participants) != before:
+            locked.participants.all().delete()
+            LayerParticipant.objects.bulk_create(
+                LayerParticipant(layer=locked, user=person, position=position)
+                for position, person in enumerate(participants)
+            )
+            changed["participants"] = [person.email for person in participants]
+        if changed:
+            record_event(
+                verb="oncall.layer_changed",
+                subject_type="schedule",
+                subject_id=schedule.pk,
+                actor=actor,
+                note=locked.name,
+                data={
+                    "layer": locked.pk,
+                    **{
+                        name: value if isinstance(value, str | int | bool | list) else str(value)
+                        for name, value in changed.items()
+                    },
+                },
+            )
+            transaction.on_commit(forget_ticket_duty)
+    return locked
 
 
 @dataclass(frozen=True)

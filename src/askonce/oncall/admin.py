@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from askonce.oncall.models import (
+    CalendarFeed,
     EscalationPolicy,
     EscalationStep,
     EscalationTimer,
@@ -10,6 +12,8 @@ from askonce.oncall.models import (
     Page,
     RoutingKey,
     Schedule,
+    ShiftNotice,
+    TicketDutyNotice,
 )
 
 
@@ -34,7 +38,15 @@ class ScheduleAdmin(admin.ModelAdmin):
 
 @admin.register(Layer)
 class LayerAdmin(admin.ModelAdmin):
-    list_display = ["name", "schedule", "priority", "time_zone", "shift_count", "shift_unit"]
+    list_display = [
+        "name",
+        "schedule",
+        "priority",
+        "time_zone",
+        "shift_count",
+        "shift_unit",
+        "ticket_duty",
+    ]
     inlines = [ParticipantInline]
 
 
@@ -76,3 +88,27 @@ class PageAdmin(admin.ModelAdmin):
 class RoutingKeyAdmin(admin.ModelAdmin):
     list_display = ["name", "prefix", "policy", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "key_hash"]
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    # The salt stays out of sight: with the secret key it makes the person's address.
+    list_display = ["user", "created_at", "last_used_at"]
+    fields = ["user", "created_at", "last_used_at"]
+    readonly_fields = ["user", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # people turn theirs on from My shifts; deleting one here turns it off
+
+
+@admin.register(ShiftNotice)
+class ShiftNoticeAdmin(admin.ModelAdmin):
+    list_display = ["user", "schedule", "shift_start", "shift_end", "notified_at", "methods"]
+    list_filter = ["schedule"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(TicketDutyNotice)
+class TicketDutyNoticeAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "user", "schedule", "notified_at"]
+    raw_id_fields = ["ticket", "user"]

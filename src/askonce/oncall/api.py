@@ -1,4 +1,5 @@
 """On-call endpoints of /api/v1: schedules, who is on call, shifts and the iCalendar feed;
+editing layers and overrides; your own shifts and calendar feed; who is on ticket duty;
 escalation policies and their routing keys; pages (trigger, list, acknowledge, resolve).
 
 Schedules and policies are addressed by id or by slug (`/schedules/7`, `/schedules/support`).
@@ -13,12 +14,16 @@ from ninja import Query, Router, Status
 
 from askonce.accounts.models import User
 from askonce.core.errors import InvalidInput
-from askonce.oncall import actions, paging, queries
+from askonce.oncall import actions, feeds, paging, queries, ticket_duty
 from askonce.oncall.ical import shifts_calendar
 from askonce.oncall.models import EscalationPolicy, Layer, Override, Page, Schedule
 from askonce.oncall.schemas import (
+    CalendarFeedOut,
+    LayerChangeIn,
     LayerIn,
     LayerOut,
+    MyShiftOut,
+    MyShiftsOut,
     OnCallOut,
     OnCallPersonOut,
     OverrideIn,
@@ -35,6 +40,7 @@ from askonce.oncall.schemas import (
     ShiftOut,
     ShiftsOut,
     StepIn,
+    TicketDutyOut,
 )
 from askonce.teams.queries import team_by_slug
 
@@ -88,6 +94,7 @@ def _draft(layer: LayerIn) -> actions.LayerDraft:
         time_zone=layer.time_zone,
         restrictions=[restriction.dict() for restriction in layer.restrictions],
         priority=layer.priority,
+        ticket_duty=layer.ticket_duty,
     )
 
 
@@ -142,6 +149,63 @@ def add_override(request: HttpRequest, schedule_id: str, payload: OverrideIn) ->
     return Status(201, override)
 
 
+@router.patch(
+    "/schedules/{schedule_id}/layers/{layer_id}", response=LayerOut, summary="Change a layer"
+)
+def change_layer(
+    request: HttpRequest, schedule_id: str, layer_id: int, payload: LayerChangeIn
+) -> Layer:
+    user = _user(request)
+    schedule = queries.access_schedule(user, schedule_id)
+    people = payload.participants
+    restrictions = payload.restrictions
+    return actions.do_edit_layer(
+        layer=queries.schedule_layer(schedule, layer_id),
+        actor=user,
+        participants=queries.people_by_email(people) if people is not None else None,
+        shift_count=payload.shift_count,
+        shift_unit=payload.shift_unit,
+        handoff_time=payload.handoff_time,
+        time_zone=payload.time_zone,
+        restrictions=[item.dict() for item in restrictions] if restrictions is not None else None,
+        ticket_duty=payload.ticket_duty,
+    )
+
+
+@router.put(
+    "/schedules/{schedule_id}/overrides/{override_id}",
+    response=OverrideOut,
+    summary="Change an override",
+)
+def change_override(
+    request: HttpRequest, schedule_id: str, override_id: int, payload: OverrideIn
+) -> Override:
+    user = _user(request)
+    schedule = queries.access_schedule(user, schedule_id)
+    return actions.do_change_override(
+        override=queries.schedule_override(schedule, override_id),
+        user=queries.people_by_email([payload.email])[0],
+        start=payload.start,
+        end=payload.end,
+        reason=payload.reason,
+        actor=user,
+    )
+
+
+@router.delete(
+    "/schedules/{schedule_id}/overrides/{override_id}",
+    response={204: None},
+    summary="Remove an override",
+)
+def remove_override(request: HttpRequest, schedule_id: str, override_id: int) -> Status:
+    user = _user(request)
+    schedule = queries.access_schedule(user, schedule_id)
+    actions.do_remove_override(
+        override=queries.schedule_override(schedule, override_id), actor=user
+    )
+    return Status(204, None)
+
+
 @router.get("/schedules/{schedule_id}/oncall", response=OnCallOut, summary="Who is on call")
 def on_call(request: HttpRequest, schedule_id: str, at: str | None = AT) -> OnCallOut:
     schedule = queries.access_schedule(_user(request), schedule_id)
@@ -190,6 +254,52 @@ def calendar(
     answer = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     answer["Content-Disposition"] = f'inline; filename="{schedule.slug}.ics"'
     return answer
+
+
+# Your own shifts, and who is on ticket duty
+
+DAYS = Query(14, description="How many days ahead, 1 to 90 (a shift under way is included).")
+
+
+@router.get("/oncall/my-shifts", response=MyShiftsOut, summary="Your shifts in every schedule")
+def my_shifts(request: HttpRequest, days: int = DAYS) -> MyShiftsOut:
+    user = _user(request)
+    now = timezone.now()
+    shifts = queries.my_shifts(user, days=days, now=now)
+    feed = feeds.calendar_feed_of(user)
+    return MyShiftsOut(
+        email=user.email,
+        start=now,
+        end=now + timedelta(days=days),
+        shifts=[MyShiftOut.from_shift(shift) for shift in shifts],
+        calendar_feed=feeds.feed_url(feed) if feed is not None else None,
+    )
+
+
+@router.post(
+    "/oncall/my-shifts/calendar-feed",
+    response={201: CalendarFeedOut},
+    summary="Turn on your calendar feed, or give it a new address (the old one stops working)",
+)
+def renew_calendar_feed(request: HttpRequest) -> Status:
+    feed = feeds.do_renew_calendar_feed(user=_user(request))
+    return Status(201, CalendarFeedOut(url=feeds.feed_url(feed), webcal_url=feeds.webcal_url(feed)))
+
+
+@router.delete(
+    "/oncall/my-shifts/calendar-feed", response={204: None}, summary="Turn your calendar feed off"
+)
+def revoke_calendar_feed(request: HttpRequest) -> Status:
+    feeds.do_revoke_calendar_feed(user=_user(request))
+    return Status(204, None)
+
+
+@router.get(
+    "/oncall/ticket-duty", response=list[TicketDutyOut], summary="Who is on ticket duty now"
+)
+def on_ticket_duty(request: HttpRequest) -> list[TicketDutyOut]:
+    queries.check_can_see_schedules(_user(request))
+    return [TicketDutyOut.from_duty(duty, until) for duty, until in ticket_duty.duty_notice()]
 
 
 # Escalation policies

@@ -52,6 +52,8 @@ def _support_layers(sam: User, lena: User) -> list[LayerDraft]:
             time_zone=SUPPORT_ZONE,
             restrictions=[{"days": WEEKEND, "start": "00:00", "end": "24:00"}],
             priority=1,
+            # Whoever has the weekend also watches new tickets: they are mailed to them.
+            ticket_duty=True,
         ),
         LayerDraft(
             name="San Francisco",

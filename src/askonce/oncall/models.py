@@ -49,6 +49,9 @@ class Layer(models.Model):
     # Weekly windows in the layer's zone, [{"days": [0..6], "start": "09:00", "end": "17:00"}];
     # empty means around the clock.
     restrictions = models.JSONField(default=list, blank=True)
+    # While this layer covers (the demo's weekend layer), whoever the schedule puts on call also
+    # watches the new-ticket queue: the console names them, and new tickets are mailed to them.
+    ticket_duty = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -302,3 +305,63 @@ class RoutingKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…) for {self.policy}"
+
+
+class CalendarFeed(models.Model):
+    """A person's secret address for their shifts as iCalendar, for calendar apps (no session).
+
+    The address carries `pk` and an HMAC of (`pk`, user, `salt`) with the secret key, so the
+    database alone cannot rebuild it; a new salt (rotate) or deleting the row (revoke) ends it.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    salt = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.user}"
+
+
+class ShiftNotice(models.Model):
+    """`user` was told their shift on `schedule` starting at `shift_start` is coming: once."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    shift_start = models.DateTimeField()
+    shift_end = models.DateTimeField()
+    notified_at = models.DateTimeField(default=timezone.now)
+    # Addresses and methods used, for the audit trail ("email", "webhook").
+    methods = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-shift_start", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "user", "shift_start"], name="one_notice_per_shift"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.schedule} from {self.shift_start:%Y-%m-%d %H:%M} UTC"
+
+
+class TicketDutyNotice(models.Model):
+    """A person on ticket duty was told about a new ticket: once per ticket and person."""
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    schedule = models.ForeignKey(
+        Schedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    notified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "user"], name="one_duty_notice_per_ticket")
+        ]
+
+    def __str__(self) -> str:
+        return f"ticket #{self.ticket_id} to {self.user}"

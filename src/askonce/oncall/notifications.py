@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core import signing
+from django.utils import timezone
 
 from askonce.accounts.models import User
 from askonce.notify.actions import do_queue_email
@@ -171,3 +172,125 @@ def notify_person(page: Page, person: User, *, position: str, next_step: str) ->
         do_queue_webhooks(event="page.notify", data=document, text=text, user=person)
         used.append(WEBHOOK)
     return used
+
+
+# Handoffs and ticket duty: plain notices, by mail and the person's own webhooks
+
+
+def schedule_url(slug: str) -> str:
+    return f"{settings.BASE_URL}/console/schedules/{slug}/"
+
+
+def my_shifts_url() -> str:
+    return f"{settings.BASE_URL}/console/my-shifts/"
+
+
+def _notice(
+    person: User, *, event: str, subject: str, body: str, data: dict[str, Any]
+) -> list[str]:
+    """Mail `person`, and post to their own webhooks if they have any; returns the methods."""
+    do_queue_email(
+        recipients=[person.email], subject=subject, body=body, kind=event.replace(".", "-")
+    )
+    used = [EMAIL]
+    if person_has_webhooks(person):
+        document = {**data, "recipient": person.email}
+        do_queue_webhooks(event=event, data=document, text=subject, user=person)
+        used.append(WEBHOOK)
+    return used
+
+
+def notify_shift_start(
+    person: User,
+    *,
+    schedule_name: str,
+    schedule_slug: str,
+    start: datetime,
+    end: datetime,
+    layers: list[str],
+    handing_over: User | None,
+    ticket_duty: bool,
+) -> list[str]:
+    """Tell `person` their shift starts (or has just started): when, until when, from whom."""
+    starts = "starts" if start > timezone.now() else "started"
+    lines = [
+        f"Your on-call shift in {schedule_name} {starts} at {_local_time(start, person)}",
+        f"and runs until {_local_time(end, person)} ({', '.join(layers)}).",
+    ]
+    if handing_over is not None:
+        lines.append(f"You take over from {handing_over.display_name} ({handing_over.email}).")
+    if ticket_duty:
+        lines += [
+            "",
+            "You are also on ticket duty: new unclaimed tickets are mailed to you, and the",
+            "console shows you as on ticket duty to everyone.",
+        ]
+    lines += [
+        "",
+        f"Schedule:  {schedule_url(schedule_slug)}",
+        f"My shifts: {my_shifts_url()}",
+        "",
+        "Pages for this schedule come to you by mail (and your own webhooks) until the shift ends.",
+    ]
+    return _notice(
+        person,
+        event="oncall.shift_starting",
+        subject=f"On call in {schedule_name} from {start:%a %b %-d %H:%M} UTC",
+        body="\n".join(lines) + "\n",
+        data={
+            "shift": {
+                "schedule": schedule_slug,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "layers": layers,
+                "ticket_duty": ticket_duty,
+                "handing_over": handing_over.email if handing_over is not None else None,
+            }
+        },
+    )
+
+
+def notify_new_ticket(
+    person: User,
+    *,
+    ticket_id: int,
+    subject: str,
+    organization: str,
+    requester: str,
+    first_message: str,
+    schedule_name: str,
+) -> list[str]:
+    """Tell the person on ticket duty about a new unclaimed ticket."""
+    customer = f"{requester} ({organization})" if organization else requester
+    details = first_message[:MAIL_DETAILS_LIMIT]
+    if len(first_message) > MAIL_DETAILS_LIMIT:
+        details += "\n[…]"
+    body = "\n".join(
+        [
+            f"A new ticket arrived while you are on ticket duty ({schedule_name}):",
+            "",
+            f"#{ticket_id} {subject}",
+            f"From: {customer}",
+            f"Open it: {ticket_url(ticket_id)}",
+            "",
+            details,
+            "",
+            "It waits in the Unclaimed queue until someone claims it.",
+        ]
+    )
+    return _notice(
+        person,
+        event="oncall.ticket_duty",
+        subject=f"[Ticket duty] New ticket #{ticket_id}: {subject}",
+        body=body + "\n",
+        data={
+            "ticket": {
+                "id": ticket_id,
+                "subject": subject,
+                "requester": requester,
+                "organization": organization,
+                "url": ticket_url(ticket_id),
+            },
+            "schedule": schedule_name,
+        },
+    )

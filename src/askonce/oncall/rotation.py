@@ -210,6 +210,69 @@ def parse_restrictions(raw: object) -> tuple[WeeklyWindow, ...]:
     return tuple(windows)
 
 
+def parse_restriction_text(text: str) -> list[dict[str, Any]]:
+    """Restriction windows written one per line, as the console shows them: `Mon-Fri 09:00-17:00`,
+    `Sat,Sun 00:00-24:00`, `Mon,Wed-Fri 22:00-06:00`; blank text means around the clock.
+
+    Returns the JSON form `parse_restrictions` checks, so both doors apply the same rules.
+    """
+    names = {name.lower(): number for number, name in enumerate(WEEKDAY_NAMES)}
+    windows: list[dict[str, Any]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        where = f"restriction line {number} ({line!r})"
+        days_part, _, hours = line.rpartition(" ")
+        start, dash, end = hours.partition("-")
+        if not days_part.strip() or not dash:
+            raise InvalidInput(
+                f"{where}: write days then hours, like 'Mon-Fri 09:00-17:00' or "
+                "'Sat,Sun 00:00-24:00'."
+            )
+        days: set[int] = set()
+        for item in days_part.replace(" ", "").split(","):
+            first, _, last = item.partition("-")
+            if first.lower() not in names or (last and last.lower() not in names):
+                raise InvalidInput(
+                    f"{where}: {item!r} is not a day; use {', '.join(WEEKDAY_NAMES)} "
+                    "(a range like Mon-Fri, or a list like Sat,Sun)."
+                )
+            low, high = names[first.lower()], names[(last or first).lower()]
+            if high < low:
+                raise InvalidInput(f"{where}: the range {item!r} runs backwards; write it Mon-Fri.")
+            days.update(range(low, high + 1))
+        windows.append({"days": sorted(days), "start": start, "end": end})
+    parse_restrictions(windows)
+    return windows
+
+
+def _days_text(days: frozenset[int]) -> str:
+    """`Mon-Fri`, `Sat,Sun`, `Mon,Wed-Fri`: runs of three days or more as ranges."""
+    parts: list[str] = []
+    ordered = sorted(days)
+    run_start = 0
+    for index, day in enumerate(ordered):
+        if index + 1 < len(ordered) and ordered[index + 1] == day + 1:
+            continue
+        run = ordered[run_start : index + 1]
+        if len(run) >= 3:
+            parts.append(f"{WEEKDAY_NAMES[run[0]]}-{WEEKDAY_NAMES[run[-1]]}")
+        else:
+            parts.extend(WEEKDAY_NAMES[item] for item in run)
+        run_start = index + 1
+    return ",".join(parts)
+
+
+def restriction_text(raw: object) -> str:
+    """The JSON form as the lines `parse_restriction_text` reads back."""
+    lines = []
+    for window in parse_restrictions(raw):
+        json = window.as_json()
+        lines.append(f"{_days_text(window.days)} {json['start']}-{json['end']}")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------------------------
 # Wall clock to instants
 
@@ -274,6 +337,11 @@ def restriction_intervals(
             if opens < closes:
                 intervals.append((opens, closes))
         day += timedelta(days=1)
+    return _union(intervals)
+
+
+def union_of(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The intervals sorted, overlapping and touching ones joined."""
     return _union(intervals)
 
 

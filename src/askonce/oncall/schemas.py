@@ -17,7 +17,7 @@ from askonce.oncall.models import (
     RoutingKey,
     Schedule,
 )
-from askonce.oncall.queries import OnCall, layer_people, policy_steps
+from askonce.oncall.queries import OnCall, PersonShift, TicketDuty, layer_people, policy_steps
 from askonce.oncall.rotation import Shift
 
 
@@ -39,6 +39,21 @@ class LayerIn(Schema):
         default_factory=list, description="Weekly windows the layer is limited to; none = 24/7."
     )
     priority: int | None = Field(None, description="Higher layers win; on top when left out.")
+    ticket_duty: bool = Field(
+        False, description="While this layer covers, whoever is on call also watches new tickets."
+    )
+
+
+class LayerChangeIn(Schema):
+    """Only the fields given change; the rotation is laid again from its start."""
+
+    participants: list[str] | None = Field(None, description="Staff addresses, in order.")
+    shift_count: int | None = None
+    shift_unit: Literal["hours", "days", "weeks"] | None = None
+    handoff_time: str | None = None
+    time_zone: str | None = None
+    restrictions: list[RestrictionIn] | None = Field(None, description="[] for around the clock.")
+    ticket_duty: bool | None = None
 
 
 class ScheduleIn(Schema):
@@ -85,6 +100,7 @@ class LayerOut(Schema):
     handoff_time: str
     restrictions: list[RestrictionOut]
     participants: list[str]
+    ticket_duty: bool
 
     @staticmethod
     def resolve_handoff_time(obj: Layer) -> str:
@@ -325,3 +341,56 @@ class PageOut(Schema):
     @staticmethod
     def resolve_escalation(obj: Page) -> list[EscalationTimer]:
         return list(obj.timers.all())  # ordered by round and step; prefetched for lists
+
+
+class MyShiftOut(Schema):
+    schedule: str = Field(..., description="The schedule's slug.")
+    schedule_name: str
+    team: str
+    start: datetime = Field(..., description="When this stretch on call begins (or began).")
+    end: datetime
+    layers: list[str] = Field(..., description="Layer names, or `Override`, in order.")
+    ticket_duty: bool = Field(..., description="Part of it is ticket duty.")
+
+    @staticmethod
+    def from_shift(shift: PersonShift) -> "MyShiftOut":
+        return MyShiftOut(
+            schedule=shift.schedule.slug,
+            schedule_name=shift.schedule.name,
+            team=shift.schedule.team.slug,
+            start=shift.start,
+            end=shift.end,
+            layers=shift.labels,
+            ticket_duty=shift.ticket_duty,
+        )
+
+
+class MyShiftsOut(Schema):
+    email: str
+    start: datetime
+    end: datetime
+    shifts: list[MyShiftOut]
+    calendar_feed: str | None = Field(
+        ..., description="Your secret iCalendar address, when turned on (POST .../calendar-feed)."
+    )
+
+
+class CalendarFeedOut(Schema):
+    url: str = Field(..., description="Subscribe to this in a calendar app; it needs no session.")
+    webcal_url: str
+
+
+class TicketDutyOut(Schema):
+    email: str
+    name: str
+    schedule: str
+    until: datetime | None
+
+    @staticmethod
+    def from_duty(duty: TicketDuty, until: datetime | None) -> "TicketDutyOut":
+        return TicketDutyOut(
+            email=duty.user.email,
+            name=duty.user.display_name,
+            schedule=duty.schedule.slug,
+            until=until,
+        )

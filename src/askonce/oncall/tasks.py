@@ -1,10 +1,15 @@
-"""Thin entry points: event subscribers and the worker's periodic paging jobs."""
+"""Thin entry points: event subscribers and the worker's periodic jobs."""
 
 import logging
 
 from askonce.core.models import Event
 from askonce.oncall.escalation import run_due_timers
+from askonce.oncall.handoffs import do_notify_shift_starts
 from askonce.oncall.paging import do_page_for_event, do_page_for_unhandled_events
+from askonce.oncall.ticket_duty import (
+    do_notify_ticket_duty,
+    do_notify_ticket_duty_for_unhandled,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -24,3 +29,19 @@ def page_for_unhandled_events() -> int:
     if raised:
         logger.warning("raised %d page(s) for events whose subscriber did not run", raised)
     return raised
+
+
+def notify_shift_starts() -> int:
+    return do_notify_shift_starts()
+
+
+def notify_ticket_duty(event: Event) -> None:
+    """A new ticket: whoever is on ticket duty hears of it (a cached look-up when nobody is)."""
+    do_notify_ticket_duty(ticket_id=event.subject_id, filed_at=event.occurred_at)
+
+
+def notify_ticket_duty_for_unhandled() -> int:
+    sent = do_notify_ticket_duty_for_unhandled()
+    if sent:
+        logger.warning("sent %d ticket-duty notice(s) whose subscriber did not run", sent)
+    return sent

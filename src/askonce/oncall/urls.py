@@ -1,4 +1,5 @@
-"""Paging URLs outside /api/v1: monitoring tools' receivers and the links in page mails."""
+"""On-call URLs outside /api/v1: monitoring tools' receivers, the links in page mails, and each
+person's calendar feed (no session: the secret address is the credential)."""
 
 from django.urls import path
 
@@ -13,4 +14,5 @@ urlpatterns = [
         name="alertmanager-keyed",
     ),
     path("pages/link/<str:token>/", views.page_link, name="page-link"),
+    path("oncall/calendar/<str:token>.ics", views.calendar_feed, name="oncall-calendar-feed"),
 ]
