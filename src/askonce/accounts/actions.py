@@ -4,7 +4,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from askonce.accounts.models import ApiToken, Organization, OrganizationDomain, Plan, User
-from askonce.accounts.queries import forget_cached_tokens, known_person
+from askonce.accounts.queries import (
+    forget_cached_tokens,
+    forget_organizations,
+    known_person,
+    organization_for_domain,
+    remember_person,
+)
 from askonce.accounts.tokens import hash_token, new_token
 from askonce.core.errors import InvalidInput
 from askonce.core.events import record_event
@@ -29,6 +35,11 @@ def do_create_organization(
             organization_id=organization.pk,
             data={"plan": plan, "domains": domains or []},
         )
+        if domains:
+            # New domains: contacts who write from them join at once, in every process within
+            # PERSON_CACHE_SECONDS (accounts/queries.py).
+            forget_organizations()
+            transaction.on_commit(forget_organizations)
     return organization
 
 
@@ -93,15 +104,13 @@ def do_find_or_create_contact(*, email: str, full_name: str = "") -> User:
     existing = known_person(email)
     if existing is not None:
         return existing
-    domain = email.rpartition("@")[2]
-    owner = OrganizationDomain.objects.filter(domain=domain).select_related("organization").first()
     try:
-        return do_create_user(
+        contact = do_create_user(
             email=email,
             password=None,
             kind=User.Kind.CONTACT,
             full_name=full_name,
-            organization=owner.organization if owner else None,
+            organization=organization_for_domain(email.rpartition("@")[2]),
         )
     except InvalidInput:
         # A concurrent request created this contact first (or the address is invalid).
@@ -109,6 +118,8 @@ def do_find_or_create_contact(*, email: str, full_name: str = "") -> User:
         if raced is None:
             raise
         return raced
+    transaction.on_commit(lambda: remember_person(contact))  # their next ticket needs no look-up
+    return contact
 
 
 def do_create_api_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:

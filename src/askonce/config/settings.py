@@ -122,6 +122,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # Production SQLite: WAL lets readers run beside the one writer, IMMEDIATE transactions take
     # the write lock up front (no deadlock on upgrade), and a long busy timeout waits for it.
+    # Our backend queues those transactions on a file lock first, so a waiter starts the moment
+    # the lock is free instead of sleeping in SQLite's busy handler (config/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "askonce.config.sqlite"
+    # Tests: an in-memory database, as for Django's own engine (said explicitly, because
+    # pytest-django only knows that engine by name).
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     DATABASES["default"]["CONN_MAX_AGE"] = None
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -236,6 +242,13 @@ KB_DEFAULT_CATEGORY = env_str("ASKONCE_KB_DEFAULT_CATEGORY", "")
 # Two questions whose embeddings have at least this cosine are the same question asked twice
 # (calibrated with `askonce eval`; see docs/questions.md).
 QUESTION_REPEAT_THRESHOLD = float(env_str("ASKONCE_QUESTION_REPEAT_THRESHOLD", "0.50"))
+# Sentence embeddings (~120 MiB per process for the model, 154 MB per 100,000 questions):
+# off runs full-text only, for small machines (docs/questions.md, "Embeddings without torch").
+EMBEDDINGS = env_bool("ASKONCE_EMBEDDINGS", True)
+# Two published articles whose embeddings (title and opening text) have at least this cosine
+# say the same thing: an overlap for their owners. Distinct demo articles on neighbouring
+# topics reach 0.67; a rewrite of one article's answer in other words reaches 0.8.
+OVERLAP_THRESHOLD = float(env_str("ASKONCE_OVERLAP_THRESHOLD", "0.78"))
 
 LOGGING = {
     "version": 1,

@@ -79,7 +79,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"AskOnce is running at {url}")
             + f"\n  agent console: {url}console/   customer portal: {url}portal/"
-            + f"\n  API: {url}api/v1/docs   database: {database['ENGINE'].rsplit('.', 1)[-1]}"
+            + f"\n  API: {url}api/v1/docs   database: {connection.vendor}"
             + f" {database['NAME']}"
             + (
                 f"\n  mail: SMTP on {settings.SMTP_BIND}:{smtp_port} for {settings.SUPPORT_ADDRESS}"
