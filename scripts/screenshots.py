@@ -55,6 +55,15 @@ def main() -> None:
             page.screenshot(path=str(IMAGES / "kb-dashboard.png"))
             page.goto("/console/kb/articles/purge-by-surrogate-key/edit")
             page.screenshot(path=str(IMAGES / "kb-editor.png"))
+            # The worker embeds the demo articles and flags the overlap within a few seconds.
+            for _ in range(60):
+                page.goto("/console/kb/overlaps/")
+                if page.get_by_test_id("overlap").count():
+                    break
+                time.sleep(1)
+            page.screenshot(path=str(IMAGES / "kb-overlaps.png"))
+            page.goto("/console/kb/kcs/")
+            page.screenshot(path=str(IMAGES / "kb-kcs.png"), full_page=True)
             reader = browser.new_page(viewport={"width": 1280, "height": 820}, base_url=base)
             reader.goto("/help/")
             reader.screenshot(path=str(IMAGES / "help-center.png"))

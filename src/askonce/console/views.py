@@ -5,7 +5,6 @@ become a message on the page the person came from; nothing is half-applied.
 """
 
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any, cast
 
@@ -16,7 +15,6 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from askonce.accounts.models import User
@@ -25,6 +23,7 @@ from askonce.kb import actions as kb_actions
 from askonce.kb import queries as kb_queries
 from askonce.oncall import queries as oncall_queries
 from askonce.oncall.paging import do_acknowledge_page, do_page_team, do_resolve_page
+from askonce.questions import queries as question_queries
 from askonce.teams.models import Team
 from askonce.teams.queries import all_teams, is_agent, team_by_slug, team_ids_of
 from askonce.tickets import actions, queries
@@ -133,13 +132,26 @@ def team_queue(request: HttpRequest, slug: str) -> HttpResponse:
 def agent_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _lookup(request, ticket_id)
     user = _me(request)
+    events = queries.ticket_events(user, ticket)
+    linked = queries.linked_article(events)
+    suggestions: list[dict[str, object]] = []
+    hints = None
+    if ticket.status not in ("solved", "closed"):
+        # The article that answered this question before comes first, then full-text matches.
+        hints = question_queries.ticket_hints(user, ticket.pk)
+        suggestions = queries.article_suggestions(user, ticket)
+        if hints.answering_article is not None:
+            first = hints.answering_article
+            suggestions = [first, *[a for a in suggestions if a["slug"] != first["slug"]]][:5]
+        internal = kb_queries.internal_slugs([str(a["slug"]) for a in suggestions])
+        suggestions = [{**a, "internal": a["slug"] in internal} for a in suggestions]
     return render(
         request,
         "console/ticket.html",
         {
             "ticket": ticket,
             "thread": queries.ticket_messages(user, ticket),
-            "events": queries.ticket_events(user, ticket),
+            "events": events,
             "allowed": queries.actions_for(user, ticket),
             "may_post_internal": queries.may_post_internal(user, ticket),
             "may_post_public": is_agent(user),
@@ -148,14 +160,19 @@ def agent_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "decisions": DocumentationDecision.choices,
             "due_soon": queries.is_due_soon(ticket),
             "documentation_tasks": kb_queries.tasks_for_ticket(ticket.pk),
-            "suggested_articles": queries.article_suggestions(user, ticket)
-            if ticket.status not in ("solved", "closed")
-            else [],
+            "suggested_articles": suggestions,
+            "hints": hints,
+            "reply_draft": request.session.pop(_reply_draft_key(ticket.pk), ""),
+            "linked_article": linked,
             "published_articles": kb_queries.articles_to_link(user),
             "categories": kb_queries.all_categories(),
             "default_category": settings.KB_DEFAULT_CATEGORY,
         },
     )
+
+
+def _reply_draft_key(ticket_id: int) -> str:
+    return f"reply-draft-{ticket_id}"
 
 
 @staff_required
@@ -175,6 +192,7 @@ def agent_ticket_action(request: HttpRequest, ticket_id: int, action: str) -> Ht
         "reply": "Reply sent to the customer.",
         "note": "Internal note added.",
         "page": "Paged.",
+        "answer-with-article": "Article linked: its link is in the reply below, ready to send.",
     }
     if action not in done:
         raise Http404(f"Unknown action {action!r}")
@@ -206,6 +224,11 @@ def agent_ticket_action(request: HttpRequest, ticket_id: int, action: str) -> Ht
             actions.do_reopen_ticket(ticket=ticket, actor=user)
         elif action == "close":
             actions.do_close_ticket(ticket=ticket, actor=user)
+        elif action == "answer-with-article":
+            answer = actions.do_answer_with_article(
+                ticket=ticket, actor=user, article=form.get("article", "")
+            )
+            request.session[_reply_draft_key(ticket.pk)] = answer.reply
         elif action == "page":
             page = do_page_team(
                 team=team_by_slug(form.get("team", "")),
@@ -315,70 +338,6 @@ def portal_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
         request,
         "portal/ticket.html",
         {"ticket": ticket, "thread": queries.ticket_messages(_me(request), ticket)},
-    )
-
-
-def _hue(email: str) -> int:
-    return sum(email.encode()) * 47 % 360
-
-
-@staff_required
-def schedule_list(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
-    rows = []
-    for schedule in oncall_queries.visible_schedules(_me(request)).select_related("team"):
-        duty = oncall_queries.on_call_at(schedule, now)
-        rows.append({"schedule": schedule, "duty": duty})
-    return render(request, "console/schedules.html", {"rows": rows})
-
-
-@staff_required
-def schedule_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        schedule = oncall_queries.access_schedule(_me(request), slug)
-    except DomainError as error:
-        raise Http404(error.message) from error
-    try:
-        days = min(28, max(1, int(request.GET.get("days", 7))))
-    except ValueError:
-        days = 7
-    now = timezone.now()
-    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
-    end = start + timedelta(days=days)
-    span = (end - start).total_seconds()
-    timeline = oncall_queries.timeline(schedule, start, end)
-    rows = []
-    for row in timeline.rows:
-        bars = []
-        for shift in row.shifts:
-            left = max(0.0, (shift.start - start).total_seconds() / span * 100)
-            right = min(100.0, (shift.end - start).total_seconds() / span * 100)
-            bars.append(
-                {
-                    "shift": shift,
-                    "left": f"{left:.3f}",
-                    "width": f"{max(right - left, 0.2):.3f}",
-                    "hue": _hue(shift.user.email),
-                }
-            )
-        rows.append({"row": row, "bars": bars})
-    ticks = [
-        {"at": start + timedelta(days=d), "left": f"{(d * 86400) / span * 100:.3f}"}
-        for d in range(days + 1)
-    ]
-    return render(
-        request,
-        "console/schedule.html",
-        {
-            "schedule": schedule,
-            "rows": rows,
-            "ticks": ticks,
-            "now_left": f"{(now - start).total_seconds() / span * 100:.3f}",
-            "duty": oncall_queries.on_call_at(schedule, now),
-            "days": days,
-            "start": start,
-            "end": end,
-        },
     )
 
 

@@ -306,6 +306,46 @@ def do_archive_article(*, article: Article, actor: User | None) -> Article:
     return article
 
 
+def do_merge_article(*, article: Article, into: Article, actor: User | None) -> Article:
+    """Two articles answered the same question: `article` is archived and superseded by
+    `into`, whose help-center page its readers are sent to from now on. Returns `into`."""
+    if article.pk == into.pk:
+        raise InvalidInput("An article cannot be merged into itself.")
+    if actor is not None and not (
+        can_edit_article(actor, article) or can_edit_article(actor, into)
+    ):
+        raise Forbidden(
+            f"Only an owner of '{article.slug}' or '{into.slug}' or an admin may merge them."
+        )
+    if into.status != ArticleStatus.PUBLISHED:
+        raise InvalidTransition(
+            action="merge into",
+            current=into.status,
+            allowed=["publish"],
+            subject=f"article '{into.slug}'",
+        )
+    with transaction.atomic():
+        article = Article.objects.select_for_update().get(pk=article.pk)
+        previous = article.status
+        article.status = ArticleStatus.ARCHIVED
+        article.superseded_by = into
+        article.updated_at = timezone.now()
+        article.save(update_fields=["status", "superseded_by", "updated_at"])
+        # Whatever pointed at the merged article now points at the one that answers.
+        Article.objects.filter(superseded_by=article).update(superseded_by=into)
+        into.related.remove(article)
+        _article_event(
+            article,
+            "article.merged",
+            actor,
+            from_state=previous,
+            to_state="archived",
+            data={"into": into.slug, "into_id": into.pk},
+        )
+        _reindex(article.pk)
+    return into
+
+
 def do_restore_revision(*, article: Article, number: int, actor: User) -> Article:
     """Bring an old revision's text back as a new revision (history is never rewritten)."""
     old = article.revisions.filter(number=number).first()

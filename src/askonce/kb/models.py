@@ -62,6 +62,11 @@ class Article(models.Model):
     # Internal articles are for staff alone: never in the help center or customer search.
     internal = models.BooleanField(default=False)
     related = models.ManyToManyField("self", blank=True, symmetrical=True)
+    # Set when the article was merged into another (an overlap decided "merge"): it is
+    # archived, and its help-center address leads readers to the article that answers now.
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
     revision_number = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

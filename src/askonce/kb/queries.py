@@ -6,11 +6,12 @@ everything; only an article's owner, a member of its owning team or an admin edi
 
 import difflib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 import nh3
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from askonce.accounts.models import User
@@ -50,6 +51,19 @@ def access_article(user: User | None, slug: str) -> Article:
     if article is None:
         raise NotFound(f"No article '{slug}'.")
     return article
+
+
+def successor_of(slug: str) -> Article | None:
+    """The published article a merged article's readers are sent to, if it was merged.
+    Merging re-points earlier merges, so one hop is the rule; a few more are tolerated."""
+    article = Article.objects.filter(slug=slug).only("superseded_by_id").first()
+    for _ in range(5):
+        if article is None or article.superseded_by_id is None:
+            return None
+        article = Article.objects.filter(pk=article.superseded_by_id).first()
+        if article is not None and article.status == ArticleStatus.PUBLISHED:
+            return None if article.internal else article
+    return None
 
 
 def can_edit_article(user: User | None, article: Article) -> bool:
@@ -330,3 +344,24 @@ def default_category() -> Category | None:
 
 def article_slug(article_id: int) -> str:
     return Article.objects.filter(pk=article_id).values_list("slug", flat=True).first() or ""
+
+
+def self_service_by_day(since: datetime) -> list[tuple[date, int, int]]:
+    """(UTC day, ask-box visits deflected, visits that filed a ticket anyway), by the day the
+    visit was decided."""
+    rows = (
+        SelfServiceAttempt.objects.filter(decided_at__gte=since)
+        .annotate(day=TruncDate("decided_at", tzinfo=UTC))
+        .values("day")
+        .annotate(
+            deflected=Count("id", filter=Q(outcome=AttemptOutcome.DEFLECTED)),
+            filed=Count("id", filter=Q(outcome=AttemptOutcome.FILED)),
+        )
+        .order_by("day")
+    )
+    return [(row["day"], row["deflected"], row["filed"]) for row in rows]
+
+
+def internal_slugs(slugs: list[str]) -> set[str]:
+    """Which of these articles are internal (staff only: never sent to a customer)."""
+    return set(Article.objects.filter(slug__in=slugs, internal=True).values_list("slug", flat=True))

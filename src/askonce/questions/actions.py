@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from askonce.core.events import record_event
 from askonce.core.models import Event
-from askonce.questions.gaps import do_consider_gap
-from askonce.questions.index import matching_groups
+from askonce.questions.gaps import do_close_gap_answered_by, do_consider_gap
+from askonce.questions.lexical import matching_groups_for
 from askonce.questions.models import Question
+from askonce.questions.overlaps import do_check_question_overlaps
 from askonce.search.embeddings import MODEL_NAME, encoder
 from askonce.tickets.queries import public_answer, question_source, ticket_ids_after
 
@@ -52,7 +53,7 @@ def do_record_question(
     vector = embed(text)
     repeat_of, similarity = None, None
     if vector is not None:
-        groups = matching_groups(vector)
+        groups = matching_groups_for(vector, text)
         best = groups[0] if groups else None
         if best is not None and best.confidence >= settings.QUESTION_REPEAT_THRESHOLD:
             # Link to the first asking (the group), so every repeat hangs off one root.
@@ -121,6 +122,11 @@ def do_record_ticket_answer(ticket_id: int) -> Question | None:
     question.article_slug = article
     question.answered_at = timezone.now()
     question.save(update_fields=["answer", "article_slug", "answered_at"])
+    if article:
+        # The article answers the question: its open gap closes; and another asking of it may
+        # have been answered with another article (an overlap).
+        do_close_gap_answered_by(question)
+        do_check_question_overlaps(roots={question.repeat_of_id or question.pk})
     return question
 
 

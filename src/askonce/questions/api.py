@@ -8,10 +8,18 @@ from ninja import Router, Status
 from askonce.accounts.models import User
 from askonce.core.errors import NotFound
 from askonce.kb.queries import suggested_articles
-from askonce.questions import gaps, queries
+from askonce.questions import gaps, kcs, overlaps, queries
 from askonce.questions.actions import embed
-from askonce.questions.models import Gap
-from askonce.questions.schemas import GapArticleOut, GapDetailOut, GapOut, SuggestionsOut
+from askonce.questions.models import Gap, Overlap
+from askonce.questions.schemas import (
+    GapArticleOut,
+    GapDetailOut,
+    GapOut,
+    KcsOut,
+    OverlapDecisionIn,
+    OverlapOut,
+    SuggestionsOut,
+)
 from askonce.tickets.queries import access_ticket, article_suggestions
 
 router = Router(tags=["questions"])
@@ -35,7 +43,8 @@ def suggest(request: HttpRequest, q: str = "") -> dict[str, Any]:
     articles = suggested_articles(user, text)
     vector = embed(text)  # once: both look-ups below compare the same question
     if vector is None:
-        return {"articles": articles, "similar": []}
+        # Full-text-only mode (ASKONCE_EMBEDDINGS=off, or no model): earlier questions by words.
+        return {"articles": articles, "similar": queries.similar_answered_by_words(user, text)}
     # The article that answered earlier askings of this very question comes first.
     answering = queries.answering_article(user, vector)
     if answering is not None:
@@ -76,6 +85,33 @@ def write_article(request: HttpRequest, gap_id: int) -> Status:
     )
 
 
+@router.get("/overlaps", response=list[OverlapOut], summary="Articles that overlap")
+def list_overlaps(
+    request: HttpRequest, status: str | None = "open", mine: bool = False
+) -> list[Overlap]:
+    """Published articles answering the same questions or saying the same thing (staff)."""
+    return list(overlaps.overlaps_for(_user(request), status=status or None, mine=mine)[:500])
+
+
+@router.get("/overlaps/{overlap_id}", response=OverlapOut, summary="One overlap")
+def get_overlap(request: HttpRequest, overlap_id: int) -> Overlap:
+    return overlaps.access_overlap(_user(request), overlap_id)
+
+
+@router.post(
+    "/overlaps/{overlap_id}/decision", response=OverlapOut, summary="Merge the two, or keep both"
+)
+def decide_overlap(request: HttpRequest, overlap_id: int, payload: OverlapDecisionIn) -> Overlap:
+    """`{"decision": "merge", "keep": "<slug>"}` archives the other article and sends its
+    readers to the one kept; `{"decision": "keep"}` keeps both and stops the flag."""
+    user = _user(request)
+    return overlaps.do_decide_overlap(
+        overlap=overlaps.access_overlap(user, overlap_id),
+        actor=user,
+        decision=overlaps.Decision(payload.decision, payload.keep, payload.note),
+    )
+
+
 @router.get(
     "/tickets/{ticket_id}/suggestions",
     response=SuggestionsOut,
@@ -94,3 +130,10 @@ def ticket_suggestions(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
         "similar": similar,
         "repeat_of": repeat_of,
     }
+
+
+@router.get("/kcs", response=KcsOut, summary="KCS figures week by week")
+def kcs_report(request: HttpRequest, weeks: int = 12) -> kcs.KcsFigures:
+    """Link rate, repeat rate, gaps opened/closed, deflections per week, and the questions
+    asked most that no article answers (staff)."""
+    return kcs.kcs_figures(_user(request), weeks=weeks)

@@ -6,19 +6,21 @@ JSON (`{"train": [[text, intent], ...], "val": ..., "oos_val": ...}`) and the in
 TSV (`text<TAB>label`). A file argument may name a part: `train.csv:held` (every tenth question
 of each intent, the dev part held back from memory), `train.csv:rest` (the others),
 `train_val.json:val,oos_val` (those splits of a clinc file). The group task takes only
-`--queries` (the questions to group).
+`--queries` (the questions to group), grouped by `grouping.group_by_mean_similarity`, the
+function the worker's regrouping calls (consolidation.py).
 """
 
 import csv
 import json
 import time
 from collections import defaultdict
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from askonce.questions.grouping import group_by_mean_similarity
+from askonce.questions.lexical import TextLexicon
 from askonce.questions.matching import OUT_OF_SCOPE, rank_groups
 from askonce.questions.vectors import VectorIndex
 from askonce.search.embeddings import EMBEDDING_DIMENSIONS, SentenceEncoder
@@ -83,6 +85,7 @@ class Memory:
     index: VectorIndex
     labels: list[str]
     vectors: np.ndarray = field(repr=False)
+    lexicon: TextLexicon = field(repr=False)
 
 
 def build_memory(encoder: SentenceEncoder, memory: LabelledSet) -> Memory:
@@ -90,7 +93,10 @@ def build_memory(encoder: SentenceEncoder, memory: LabelledSet) -> Memory:
     index = VectorIndex(EMBEDDING_DIMENSIONS)
     # An intent is what the product's repeat groups are: every asking of one question.
     index.add(range(len(memory.texts)), vectors, groups=memory.labels)
-    return Memory(index=index, labels=memory.labels, vectors=vectors)
+    # Word statistics over the memory, as the product keeps them over the stored questions.
+    return Memory(
+        index=index, labels=memory.labels, vectors=vectors, lexicon=TextLexicon(memory.texts)
+    )
 
 
 @dataclass
@@ -110,8 +116,9 @@ def evaluate_repeat(
     stored = build_memory(encoder, memory)
     vectors = encoder.encode(queries.texts)
     top1 = top3 = 0
-    for vector, label in zip(vectors, queries.labels, strict=True):
-        groups = [group.group for group in rank_groups(stored.index, vector)]
+    for vector, text, label in zip(vectors, queries.texts, queries.labels, strict=True):
+        ranked = rank_groups(stored.index, vector, text=text, lexicon=stored.lexicon)
+        groups = [group.group for group in ranked]
         top1 += bool(groups[:1] == [label])
         top3 += label in groups[:3]
     count = len(queries.texts)
@@ -141,8 +148,8 @@ def evaluate_gap(
     stored = build_memory(encoder, memory)
     vectors = encoder.encode(queries.texts)
     best_scores, right_group, is_out = [], [], []
-    for vector, label in zip(vectors, queries.labels, strict=True):
-        ranked = rank_groups(stored.index, vector)
+    for vector, text, label in zip(vectors, queries.texts, queries.labels, strict=True):
+        ranked = rank_groups(stored.index, vector, text=text, lexicon=stored.lexicon)
         best = ranked[0] if ranked else None
         best_scores.append(best.confidence if best else -1.0)
         right_group.append(best is not None and best.group == label)
@@ -179,23 +186,17 @@ class GroupScores:
 def evaluate_group(
     encoder: SentenceEncoder, questions: LabelledSet, *, threshold: float
 ) -> GroupScores:
-    """Group unlabelled questions the way the product does (no group count given): each
-    question, in order, joins the best-matching earlier group when the match confidence reaches
-    the threshold (a repeat), else starts its own (a new question). Scored against the labels
-    with NMI and ARI (scikit-learn's definitions)."""
+    """Group unlabelled questions the way the worker's regrouping does (no group count given):
+    average linkage of their embeddings, stopped where the mean similarity of two groups falls
+    below the threshold (grouping.py). Scored against the labels with NMI and ARI
+    (scikit-learn's definitions)."""
     try:
         from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
     except ImportError as error:
         raise ValueError("the group task needs scikit-learn: pip install scikit-learn") from error
     start = time.perf_counter()
     vectors = encoder.encode(questions.texts)
-    index = VectorIndex(EMBEDDING_DIMENSIONS)
-    assigned: list[Hashable] = []
-    for key, vector in enumerate(vectors):
-        ranked = rank_groups(index, vector)
-        group = ranked[0].group if ranked and ranked[0].confidence >= threshold else key
-        index.add([key], vector.reshape(1, -1), groups=[group])
-        assigned.append(group)
+    assigned = group_by_mean_similarity(vectors, threshold=threshold)
     return GroupScores(
         questions=len(questions.texts),
         threshold=threshold,

@@ -47,10 +47,31 @@ def do_consider_gap(question: Question) -> Gap | None:
     root = question.repeat_of
     if root is None:
         return None
+    earlier = Question.objects.filter(pk=root.pk).values_list("repeat_of_id", flat=True).first()
+    if earlier is not None:
+        # The worker's regrouping made that first asking a repeat of an earlier one after the
+        # matching process last loaded its groups: the question belongs to the earlier one.
+        root = Question.objects.get(pk=earlier)
+        Question.objects.filter(pk=question.pk).update(repeat_of=root)
+        question.repeat_of = root
     existing = Gap.objects.filter(root=root).first()
     if existing is not None:
         if existing.status == GapStatus.CLOSED and existing.article_slug:
             Question.objects.filter(pk=question.pk).update(article_slug=existing.article_slug)
+        elif existing.status == GapStatus.CLOSED:
+            # Closed by a regrouping (merged away or left alone), asked again: open once more.
+            existing.status = GapStatus.OPEN
+            existing.closed_at = None
+            existing.save(update_fields=["status", "closed_at"])
+            record_event(
+                verb="gap.reopened",
+                subject_type="gap",
+                subject_id=existing.pk,
+                data={
+                    "question": question.pk,
+                    "source": f"{question.source_type}:{question.source_id}",
+                },
+            )
         else:
             record_event(
                 verb="gap.joined",
@@ -208,3 +229,74 @@ def do_close_gaps_for_article(event: Event) -> int:
             )
         closed += 1
     return closed
+
+
+def do_close_gap_answered_by(question: Question) -> Gap | None:
+    """A solved ticket linked an article to an asking of an open gap: the article answers the
+    question, so the gap closes and every asking of it is linked to that article."""
+    if not question.article_slug:
+        return None
+    root_id = question.repeat_of_id or question.pk
+    gap = Gap.objects.filter(root_id=root_id, status=GapStatus.OPEN).first()
+    if gap is None:
+        return None
+    with transaction.atomic():
+        gap.status = GapStatus.CLOSED
+        gap.closed_at = timezone.now()
+        gap.article_slug = question.article_slug
+        gap.save(update_fields=["status", "closed_at", "article_slug"])
+        linked = occurrences(gap).filter(article_slug="").update(article_slug=question.article_slug)
+        record_event(
+            verb="gap.closed",
+            subject_type="gap",
+            subject_id=gap.pk,
+            data={
+                "article": question.article_slug,
+                "occurrences": linked,
+                "answered_in": f"{question.source_type}:{question.source_id}",
+            },
+        )
+    return gap
+
+
+def do_move_gap(*, gap: Gap, root: Question) -> Gap:
+    """The regrouping found an earlier first asking of the gap's question: the gap follows it
+    (its occurrences are the new root's group from now on)."""
+    if gap.root_id == root.pk:
+        return gap
+    with transaction.atomic():
+        earlier = gap.root_id
+        gap.root = root
+        gap.title = root.text.splitlines()[0][:300] if root.text else f"Question {root.pk}"
+        gap.save(update_fields=["root", "title"])
+        record_event(
+            verb="gap.moved",
+            subject_type="gap",
+            subject_id=gap.pk,
+            data={"root": root.pk, "earlier_root": earlier},
+        )
+    return gap
+
+
+def do_merge_gap(*, gap: Gap, into: Gap | None, reason: str) -> Gap:
+    """Close an open gap whose askings the regrouping moved: into the gap they joined (`into`),
+    or into none when they turned out to be different questions, each asked once. Its
+    occurrences already belong to their new groups (occurrences follow `repeat_of`)."""
+    if gap.status != GapStatus.OPEN:
+        raise InvalidTransition(
+            action="merge", current=gap.status, allowed=[], subject=f"gap #{gap.pk}"
+        )
+    with transaction.atomic():
+        gap.status = GapStatus.CLOSED
+        gap.closed_at = timezone.now()
+        gap.save(update_fields=["status", "closed_at"])
+        record_event(
+            verb="gap.merged",
+            subject_type="gap",
+            subject_id=gap.pk,
+            from_state=GapStatus.OPEN,
+            to_state=GapStatus.CLOSED,
+            note=reason,
+            data={"into": into.pk if into is not None else None},
+        )
+    return gap

@@ -65,3 +65,70 @@ class Gap(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ArticleVector(models.Model):
+    """A published article's embedding (title and the start of its text), for finding articles
+    that answer the same thing."""
+
+    article = models.OneToOneField(
+        "kb.Article", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    revision_number = models.PositiveIntegerField(default=0)
+    embedding = models.BinaryField()
+    embedding_model = models.CharField(max_length=60)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"vector of article {self.article_id}"
+
+
+class OverlapStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    MERGED = "merged", "Merged"
+    KEPT = "kept", "Kept both"
+
+
+class OverlapReason(models.TextChoices):
+    NEAR_DUPLICATE = "near_duplicate", "Near duplicates"
+    SAME_QUESTIONS = "same_questions", "Answer the same questions"
+    BOTH = "both", "Near duplicates answering the same questions"
+
+
+class Overlap(models.Model):
+    """Two published articles that answer the same questions or say the same thing: flagged to
+    both owners, who decide to merge them (one is archived and leads to the other) or keep
+    both. A pair is flagged once; a decided pair is not flagged again."""
+
+    article = models.ForeignKey("kb.Article", on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey("kb.Article", on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=20, choices=OverlapReason.choices)
+    # Cosine of the two articles' embeddings, when measured.
+    similarity = models.FloatField(null=True, blank=True)
+    # Questions (repeat groups) linked to both articles.
+    shared_questions = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=OverlapStatus.choices, default=OverlapStatus.OPEN
+    )
+    flagged_at = models.DateTimeField(default=timezone.now, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kept = models.ForeignKey(
+        "kb.Article", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-flagged_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "other"], name="questions_overlap_pair"),
+            models.CheckConstraint(
+                condition=models.Q(article__lt=models.F("other")),
+                name="questions_overlap_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"overlap #{self.pk}"

@@ -7,7 +7,7 @@ from django.tasks import task
 
 from askonce.accounts.models import User
 from askonce.core.models import Event
-from askonce.questions import actions, gaps, queries
+from askonce.questions import actions, consolidation, gaps, overlaps, queries
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +45,24 @@ def answering_article_slugs(user: User | None, text: str) -> list[str]:
         return []
     article = queries.answering_article(user, vector)
     return [str(article["slug"])] if article is not None else []
+
+
+@task()
+def check_article_overlaps(article_id: int) -> str:
+    found = overlaps.do_check_article_overlaps(article_id)
+    return f"article {article_id}: {len(found)} overlap(s)"
+
+
+def queue_article_overlap_check(event: Event) -> None:
+    """`article.published` / `article.updated`: embedding runs in the worker, not the editor's
+    request."""
+    check_article_overlaps.enqueue(event.subject_id)
+
+
+def check_question_overlaps() -> int:
+    return len(overlaps.do_check_question_overlaps())
+
+
+def regroup_open_questions() -> int:
+    """Hourly: the open questions grouped anew, all together (consolidation.py)."""
+    return consolidation.do_regroup_open_questions().moved

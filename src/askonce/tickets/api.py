@@ -10,6 +10,8 @@ from askonce.teams.queries import team_by_slug
 from askonce.tickets import actions, queries
 from askonce.tickets.models import Ticket
 from askonce.tickets.schemas import (
+    AnswerWithArticleIn,
+    ArticleAnswerOut,
     AssignIn,
     EventOut,
     MessageIn,
@@ -136,6 +138,22 @@ def solve_ticket(request: HttpRequest, ticket_id: int, payload: SolveIn) -> Tick
         category=payload.documentation.category or "",
     )
     return _detail(user, ticket_id)
+
+
+@router.post(
+    "/tickets/{ticket_id}/answer-with-article",
+    response=ArticleAnswerOut,
+    summary="Answer with this article",
+)
+def answer_with_article(
+    request: HttpRequest, ticket_id: int, payload: AnswerWithArticleIn
+) -> actions.ArticleAnswer:
+    """Links the article to the ticket (solving defaults to it) and returns a reply carrying
+    its link; send it with POST /tickets/{id}/messages, edited or not."""
+    user = _user(request)
+    return actions.do_answer_with_article(
+        ticket=queries.access_ticket(user, ticket_id), actor=user, article=payload.article
+    )
 
 
 @router.post("/tickets/{ticket_id}/reopen", response=TicketDetailOut)

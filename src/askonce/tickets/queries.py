@@ -1,9 +1,10 @@
 """Reads of tickets, always scoped to what the caller may see."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from askonce.accounts.models import User
@@ -13,7 +14,14 @@ from askonce.core.models import Event
 from askonce.kb.queries import suggested_articles
 from askonce.teams.models import Team
 from askonce.teams.queries import is_agent, team_ids_of
-from askonce.tickets.models import Attachment, Message, Status, Ticket, Visibility
+from askonce.tickets.models import (
+    Attachment,
+    DocumentationDecision,
+    Message,
+    Status,
+    Ticket,
+    Visibility,
+)
 from askonce.tickets.transitions import allowed_actions
 
 ACTIVE_STATUSES = [
@@ -298,3 +306,27 @@ def ticket_ids_after(ticket_id: int, *, limit: int) -> list[int]:
     return list(
         Ticket.objects.filter(pk__gt=ticket_id).order_by("pk").values_list("pk", flat=True)[:limit]
     )
+
+
+def solved_by_day(since: datetime) -> list[tuple[date, int, int]]:
+    """(UTC day, tickets solved that day, of which solved with a linked article) for tickets
+    solved since `since` (a reopened ticket counts when it is solved again)."""
+    rows = (
+        Ticket.objects.filter(solved_at__gte=since)
+        .annotate(day=TruncDate("solved_at", tzinfo=UTC))
+        .values("day")
+        .annotate(
+            solved=Count("id"),
+            linked=Count("id", filter=Q(documentation_decision=DocumentationDecision.LINKED)),
+        )
+        .order_by("day")
+    )
+    return [(row["day"], row["solved"], row["linked"]) for row in rows]
+
+
+def linked_article(events: list[Event]) -> str:
+    """The article last chosen with 'answer with this article' in these events ('' if none)."""
+    for event in reversed(events):
+        if event.verb == "ticket.article_linked":
+            return str(event.data.get("article", ""))
+    return ""

@@ -44,6 +44,17 @@ class SolveIn(Schema):
     documentation: DocumentationIn
 
 
+class AnswerWithArticleIn(Schema):
+    article: str  # slug, id or help-center link of a published, public article
+
+
+class ArticleAnswerOut(Schema):
+    slug: str
+    title: str
+    url: str
+    reply: str
+
+
 class MessageOut(Schema):
     id: int
     author_email: str

@@ -149,6 +149,11 @@ def help_category(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 def help_article(request: HttpRequest, slug: str) -> HttpResponse:
     user = reader(request)
+    if not queries.is_staff_reader(user):
+        successor = queries.successor_of(slug)
+        if successor is not None:
+            # Merged into another article: bookmarks and old links keep working.
+            return redirect("help-article", slug=successor.slug, permanent=True)
     article = article_or_404(user, slug)
     staff = queries.is_staff_reader(user)
     if article.status == ArticleStatus.PUBLISHED and not staff:

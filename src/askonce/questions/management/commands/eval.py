@@ -5,6 +5,10 @@
     askonce eval --task gap --memory clinc150/train_val.json:train \\
                  --queries clinc150/train_val.json:val,oos_val
     askonce eval --task group --queries intent-clustering/stackoverflow/dev.tsv
+
+Every task calls the product's own functions: matching.rank_groups (with the words of each
+question, lexical.py) for repeat and gap, grouping.group_by_mean_similarity (what the worker's
+hourly regrouping runs) for group; the threshold is the shipped repeat threshold.
 """
 
 import json
@@ -29,7 +33,7 @@ DEFAULTS = {
 
 
 class Command(BaseCommand):
-    help = "Measure the question index on labelled sets (repeat questions, gap detection)."
+    help = "Measure the question index on labelled sets (repeats, gaps, grouping)."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
@@ -38,7 +42,9 @@ class Command(BaseCommand):
         parser.add_argument("--memory", help="the questions asked before (file[:part])")
         parser.add_argument("--queries", help="the new questions (file[:part])")
         parser.add_argument("--data", default=str(DATA), help="folder of the default sets")
-        parser.add_argument("--threshold", type=float, default=None, help="gap threshold")
+        parser.add_argument(
+            "--threshold", type=float, default=None, help="repeat threshold (gap and group tasks)"
+        )
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
         parser.add_argument(
             "--sweep", action="store_true", help="gap task: also every threshold 0.30-0.95"
