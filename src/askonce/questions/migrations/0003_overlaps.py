@@ -7,43 +7,116 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('kb', '0002_article_superseded_by'),
-        ('questions', '0002_gap'),
+        ("kb", "0002_article_superseded_by"),
+        ("questions", "0002_gap"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ArticleVector',
+            name="ArticleVector",
             fields=[
-                ('article', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='kb.article')),
-                ('revision_number', models.PositiveIntegerField(default=0)),
-                ('embedding', models.BinaryField()),
-                ('embedding_model', models.CharField(max_length=60)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "article",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="kb.article",
+                    ),
+                ),
+                ("revision_number", models.PositiveIntegerField(default=0)),
+                ("embedding", models.BinaryField()),
+                ("embedding_model", models.CharField(max_length=60)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='Overlap',
+            name="Overlap",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('near_duplicate', 'Near duplicates'), ('same_questions', 'Answer the same questions'), ('both', 'Near duplicates answering the same questions')], max_length=20)),
-                ('similarity', models.FloatField(blank=True, null=True)),
-                ('shared_questions', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('merged', 'Merged'), ('kept', 'Kept both')], default='open', max_length=16)),
-                ('flagged_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('note', models.CharField(blank=True, default='', max_length=500)),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='kb.article')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('kept', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='kb.article')),
-                ('other', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='kb.article')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("near_duplicate", "Near duplicates"),
+                            ("same_questions", "Answer the same questions"),
+                            ("both", "Near duplicates answering the same questions"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("similarity", models.FloatField(blank=True, null=True)),
+                ("shared_questions", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("merged", "Merged"), ("kept", "Kept both")],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "flagged_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("note", models.CharField(blank=True, default="", max_length=500)),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="kb.article",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "kept",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="kb.article",
+                    ),
+                ),
+                (
+                    "other",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="kb.article",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-flagged_at'],
-                'constraints': [models.UniqueConstraint(fields=('article', 'other'), name='questions_overlap_pair'), models.CheckConstraint(condition=models.Q(('article__lt', models.F('other'))), name='questions_overlap_ordered')],
+                "ordering": ["-flagged_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("article", "other"), name="questions_overlap_pair"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("article__lt", models.F("other"))),
+                        name="questions_overlap_ordered",
+                    ),
+                ],
             },
         ),
     ]
