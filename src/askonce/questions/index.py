@@ -9,10 +9,12 @@ its next search without any message between them.
 
 import logging
 import threading
+import time
 
 import numpy as np
 from django.db import connection
 
+from askonce.core.models import Event
 from askonce.questions.matching import GroupScore, rank_groups
 from askonce.questions.models import Question
 from askonce.questions.vectors import Neighbour, VectorIndex
@@ -27,6 +29,11 @@ LOAD_CHUNK = 2_000
 
 _lock = threading.Lock()
 _index: VectorIndex | None = None
+# The worker's hourly regrouping (consolidation.py) changes which group a stored question is
+# in; every process looks for its `question.regrouped` events once a minute and reloads then.
+REGROUP_CHECK_SECONDS = 60.0
+_regroups_seen: int | None = None  # the highest event id looked at (None: not yet)
+_regroups_checked_at = 0.0
 # The highest question id seen when the vectors were last caught up; questions without a
 # vector (full-text-only mode) move it on too, so they are not looked at again.
 _index_checked = 0
@@ -56,6 +63,7 @@ def newest_question_id() -> int:
 def question_index() -> VectorIndex:
     """The index, caught up with every question stored so far."""
     global _index, _index_checked
+    _reload_after_regrouping()
     newest = newest_question_id()
     with _lock:
         if _index is not None and newest <= _index_checked:
@@ -90,6 +98,29 @@ def question_index() -> VectorIndex:
         if loaded > 1000:
             logger.info("question index: loaded %d questions (%d in all)", loaded, len(index))
     return index
+
+
+def _reload_after_regrouping() -> None:
+    """Drop the vectors (their groups) when another process regrouped questions since the last
+    look; looks at most once a minute, over the events recorded since the last look only."""
+    global _index, _index_checked, _regroups_seen, _regroups_checked_at
+    now = time.monotonic()
+    if now - _regroups_checked_at < REGROUP_CHECK_SECONDS:
+        return
+    _regroups_checked_at = now
+    newest_event = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    regrouped = _regroups_seen is not None and (
+        Event.objects.filter(
+            id__gt=_regroups_seen, id__lte=newest_event, verb="question.regrouped"
+        ).exists()
+    )
+    _regroups_seen = newest_event  # the first look: earlier regroupings are in what loads
+    if regrouped:
+        with _lock:
+            if _index is not None:
+                logger.info("question index: questions were regrouped; reloading their groups")
+                _index = None
+                _index_checked = 0
 
 
 def question_word_index() -> WordIndex:
@@ -139,8 +170,10 @@ def matching_groups(vector: np.ndarray, *, exclude: set[int] | None = None) -> l
 
 def forget_question_index() -> None:
     """Drop the process's copies (tests: each has its own database rows)."""
-    global _index, _index_checked, _words
+    global _index, _index_checked, _words, _regroups_seen, _regroups_checked_at
     with _lock:
         _index = None
         _index_checked = 0
         _words = None
+        _regroups_seen = None
+        _regroups_checked_at = 0.0

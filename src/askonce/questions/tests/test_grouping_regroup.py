@@ -102,3 +102,27 @@ def test_answered_groups_are_settled() -> None:
 
     assert do_regroup_open_questions().moved == 0
     assert Question.objects.get(pk=newcomer.pk).repeat_of is None
+
+
+def test_other_processes_reload_the_groups_after_a_regrouping(monkeypatch) -> None:
+    """A web process loaded the groups before the worker regrouped: within a minute it sees the
+    `question.regrouped` event and loads them again (here the minute is shortened to 0)."""
+    from askonce.core.events import record_event
+    from askonce.questions import index
+
+    monkeypatch.setattr(index, "REGROUP_CHECK_SECONDS", 0.0)
+    index.forget_question_index()
+    first = _ask("Card not arrived", _direction(0, 0.3, 1))
+    other = _ask("Still no card in the post", _direction(0, 0.3, 3))
+    loaded = index.question_index()
+    assert loaded.group_of(other.pk) == other.pk
+    assert index.question_index() is loaded  # nothing happened: the same copy
+
+    # What the worker's regrouping writes (in its own process, which reloads by itself).
+    Question.objects.filter(pk=other.pk).update(repeat_of=first)
+    record_event(verb="question.regrouped", subject_type="question", subject_id=first.pk)
+
+    reloaded = index.question_index()
+    assert reloaded is not loaded
+    assert reloaded.group_of(other.pk) == first.pk
+    index.forget_question_index()
