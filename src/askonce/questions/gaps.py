@@ -209,24 +209,32 @@ def do_write_article_from_gap(*, gap: Gap, actor: User) -> Article:
     return article
 
 
+def _close_gap(gap: Gap, *, slug: str, actor: object = None, **data: object) -> int:
+    """Close the gap as answered by the article `slug`; every asking of its question is linked
+    to it. Returns how many askings were linked."""
+    with transaction.atomic():
+        gap.status = GapStatus.CLOSED
+        gap.closed_at = timezone.now()
+        gap.article_slug = slug
+        gap.save(update_fields=["status", "closed_at", "article_slug"])
+        linked = occurrences(gap).update(article_slug=slug)
+        record_event(
+            verb="gap.closed",
+            subject_type="gap",
+            subject_id=gap.pk,
+            actor=actor,
+            data={"article": slug, "occurrences": linked, **data},
+        )
+    return linked
+
+
 def do_close_gaps_for_article(event: Event) -> int:
     """`article.published`: every open gap written into this article closes, and every asking
     of its question is answered by the article. Returns how many gaps closed."""
     slug = article_slug(event.subject_id)
     closed = 0
     for gap in Gap.objects.filter(article_slug=slug, status=GapStatus.OPEN):
-        with transaction.atomic():
-            gap.status = GapStatus.CLOSED
-            gap.closed_at = timezone.now()
-            gap.save(update_fields=["status", "closed_at"])
-            linked = occurrences(gap).update(article_slug=slug)
-            record_event(
-                verb="gap.closed",
-                subject_type="gap",
-                subject_id=gap.pk,
-                actor=event.actor,
-                data={"article": slug, "occurrences": linked},
-            )
+        _close_gap(gap, slug=slug, actor=event.actor)
         closed += 1
     return closed
 
@@ -240,22 +248,11 @@ def do_close_gap_answered_by(question: Question) -> Gap | None:
     gap = Gap.objects.filter(root_id=root_id, status=GapStatus.OPEN).first()
     if gap is None:
         return None
-    with transaction.atomic():
-        gap.status = GapStatus.CLOSED
-        gap.closed_at = timezone.now()
-        gap.article_slug = question.article_slug
-        gap.save(update_fields=["status", "closed_at", "article_slug"])
-        linked = occurrences(gap).filter(article_slug="").update(article_slug=question.article_slug)
-        record_event(
-            verb="gap.closed",
-            subject_type="gap",
-            subject_id=gap.pk,
-            data={
-                "article": question.article_slug,
-                "occurrences": linked,
-                "answered_in": f"{question.source_type}:{question.source_id}",
-            },
-        )
+    _close_gap(
+        gap,
+        slug=question.article_slug,
+        answered_in=f"{question.source_type}:{question.source_id}",
+    )
     return gap
 
 
