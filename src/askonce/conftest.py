@@ -28,6 +28,15 @@ class Sink:
 
     def __init__(self) -> None:
         self.messages: list[MailMessage] = []
+        self.refused: set[str] = set()  # recipients answered "450 try again later"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address.lower() in self.refused:
+            return "450 4.2.0 Mailbox busy; try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.original_content or envelope.content)
@@ -73,6 +82,7 @@ def _test_settings(settings: Any, smtp_sink: tuple[Sink, int], tmp_path: Any) ->
 @pytest.fixture
 def mailbox(smtp_sink: tuple[Sink, int]) -> Sink:
     smtp_sink[0].messages.clear()
+    smtp_sink[0].refused.clear()
     return smtp_sink[0]
 
 

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from askonce.accounts.actions import do_find_or_create_contact
 from askonce.accounts.models import Plan, User
 from askonce.core.errors import DomainError
+from askonce.core.rows import find_row, insert_row
 from askonce.mail import routing
 from askonce.mail.models import InboundMail, Outcome
 from askonce.mail.parsing import ParsedMail, parse_mail
@@ -29,6 +30,7 @@ from askonce.tickets.actions import (
 )
 from askonce.tickets.models import Priority, Status, Ticket, Visibility
 
+_EARLIER = ("id", "outcome", "ticket_id")
 _SUBJECT_TAG = re.compile(r"\[#(\d{1,12})\]")
 _THREAD = re.compile(r"^ticket-(\d{1,12})@(.+)$")
 
@@ -70,9 +72,9 @@ def do_receive_mail(
     sha256 = hashlib.sha256(raw).hexdigest()
     parsed = parse_mail(raw)
     dedup_key = dedup_key_for(parsed, sha256)
-    earlier = InboundMail.objects.filter(dedup_key=dedup_key).first()
+    earlier = find_row(InboundMail, "dedup_key", dedup_key, _EARLIER)
     if earlier is not None:
-        return Intake(250, "2.0.0 Already received", earlier.outcome, earlier.pk, earlier.ticket_id)
+        return Intake(250, "2.0.0 Already received", earlier[1], earlier[0], earlier[2])
     route = routing.best_route(routes)
     try:
         with transaction.atomic():
@@ -91,13 +93,13 @@ def do_receive_mail(
             intake = _act(inbound, parsed, route, envelope_sender)
             inbound.outcome = intake.outcome
             inbound.detail = intake.text
-            inbound.save()
+            insert_row(inbound)
     except IntegrityError:
         # The same message arrived twice at once (a retrying client); the other copy won.
-        earlier = InboundMail.objects.filter(dedup_key=dedup_key).first()
-        if earlier is None:
+        won = InboundMail.objects.filter(dedup_key=dedup_key).first()
+        if won is None:
             raise
-        return Intake(250, "2.0.0 Already received", earlier.outcome, earlier.pk, earlier.ticket_id)
+        return Intake(250, "2.0.0 Already received", won.outcome, won.pk, won.ticket_id)
     return Intake(intake.code, intake.text, intake.outcome, inbound.pk, intake.ticket_id)
 
 
@@ -241,7 +243,7 @@ def _open_ticket(
         attachments=_files(parsed),
     )
     inbound.ticket = ticket
-    inbound.ticket_message = ticket.messages.first()
+    inbound.ticket_message = ticket.opening_message
     _acknowledge(ticket, requester, explanation)
     return Intake(
         250, f"2.0.0 Ok: ticket #{ticket.pk}", Outcome.TICKET_CREATED, ticket_id=ticket.pk

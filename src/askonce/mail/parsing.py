@@ -9,6 +9,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
@@ -33,6 +34,46 @@ _AUTO_SUBJECT = re.compile(
     r"réponse automatique|vacation)",
     re.IGNORECASE,
 )
+
+
+class _ReusingHeaderRegistry(HeaderRegistry):
+    """policy.default's header factory, minus the work it repeats.
+
+    The stock registry builds a new class for every header it parses and parses a header again
+    on every access: reading one part's type (get_body, walk, get_content_type) parses its
+    Content-Type a dozen times per message. Header objects are immutable, so the same name and
+    value give the same header: classes are kept per name, short values per (name, value) in a
+    bounded table (Content-Type, Content-Transfer-Encoding, MIME-Version repeat across mail).
+    """
+
+    MAX_KEPT = 2048
+    MAX_VALUE = 200
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type] = {}
+        self._kept: dict[tuple[str, str], Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+    def __call__(self, name: str, value: str) -> Any:
+        if len(value) > self.MAX_VALUE:
+            return self[name](name, value)
+        key = (name, value)
+        header = self._kept.get(key)
+        if header is None:
+            if len(self._kept) >= self.MAX_KEPT:
+                self._kept.clear()
+            header = self._kept[key] = self[name](name, value)
+        return header
+
+
+POLICY = policy.default.clone(header_factory=_ReusingHeaderRegistry())
 
 
 @dataclass
@@ -215,11 +256,11 @@ def parse_mail(raw: bytes) -> ParsedMail:
     """Parse any bytes; broken parts are noted in `problems`, never raised."""
     problems: list[str] = []
     try:
-        message = message_from_bytes(raw, policy=policy.default)
+        message = message_from_bytes(raw, policy=POLICY)
     except RecursionError:
         # Parts nested deeper than the parser can follow: read the headers, say why there is no
         # text; the raw message stays on the InboundMail row.
-        message = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        message = BytesHeaderParser(policy=POLICY).parsebytes(raw)
         del message["Content-Type"]
         del message["Content-Transfer-Encoding"]
         message.set_payload(_TOO_DEEP)

@@ -19,12 +19,21 @@ class Route:
     team: Team | None = None
 
 
-def route_for(address: str) -> Route | None:
+def fixed_route_for(address: str) -> Route | None:
+    """The route of the support or emergency address (from settings, no database); else None."""
     address = address.strip().lower()
     if address == settings.SUPPORT_ADDRESS:
         return Route(SUPPORT, address)
     if address == settings.EMERGENCY_ADDRESS:
         return Route(EMERGENCY, address)
+    return None
+
+
+def route_for(address: str) -> Route | None:
+    fixed = fixed_route_for(address)
+    if fixed is not None:
+        return fixed
+    address = address.strip().lower()
     team = team_addresses().get(address)
     if team is not None:
         return Route(TEAM, address, team)

@@ -10,7 +10,8 @@ import asyncio
 import logging
 import re
 import ssl
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -19,7 +20,8 @@ from django.conf import settings
 from django.db import DatabaseError, DataError, close_old_connections, transaction
 
 from askonce.mail.actions import MailRejected, do_receive_mail, do_store_unprocessable_mail
-from askonce.mail.routing import route_for
+from askonce.mail.routing import fixed_route_for, route_for
+from askonce.notify.actions import mail_sent_together
 
 logger = logging.getLogger("askonce.smtpd")
 # A NUL in MAIL FROM would make PostgreSQL refuse the row, and the sender retry for days.
@@ -39,64 +41,102 @@ def _in_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
     return asyncio.to_thread(call)
 
 
-class GroupCommitter:
-    """One writer thread that stores messages from every SMTP session in shared transactions.
+@contextmanager
+def _loop_paused() -> Iterator[None]:
+    """Run blocking Django code on the event loop's own thread, on purpose.
 
-    Sessions hand their message over and wait. The writer takes everything that is waiting (up
-    to MAX_BATCH), runs intake for each message in its own savepoint — one bad message rolls
-    back only itself — and commits once; then every session of the batch gets its answer. So
-    the 250 still comes only after the commit, SQLite's single writer never waits on a lock
-    held by a sibling thread, and a busy server pays for one commit per batch, not per message.
+    Django refuses ORM calls from a thread with a running event loop (they would stall it).
+    Storing a batch is meant to stall the SMTP loop: every session of the batch is waiting for
+    its answer anyway, and what arrives meanwhile waits in the kernel's socket buffers. Doing it
+    on this thread instead of handing it to a writer thread saves the hand-over of the GIL
+    between two threads on two cores, which cost more CPU than the SMTP protocol itself (bench/
+    README.md, "Mail intake"). The loop is detached only for the duration of the call.
+    """
+    loop = asyncio.get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
+
+
+class GroupCommitter:
+    """Stores messages from every SMTP session in shared transactions (group commit).
+
+    Sessions hand their message over and wait. A batch is stored once no session is still in
+    the middle of sending one (between MAIL FROM and the end of DATA), or WAIT_FOR_OTHERS after
+    the first message of the batch, whichever comes first: right after a commit every client
+    gets its 250 at once and starts its next message, so waiting those few round trips turns
+    batches of one into batches of all of them. Intake runs for each message in its own
+    savepoint — one bad message rolls back only itself — and the batch commits once; then every
+    session of the batch gets its answer. So the 250 still comes only after the commit, and a
+    busy server pays for one commit (and one mail-delivery task) per batch, not per message.
     """
 
     MAX_BATCH = 32
+    WAIT_FOR_OTHERS = 0.005  # seconds
 
     def __init__(self) -> None:
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="askonce-intake")
         self.waiting: list[tuple[dict[str, Any], asyncio.Future[Any]]] = []
-        self.draining = False
-        self.drainer: asyncio.Task[None] | None = None
+        self.sending: set[Any] = set()  # sessions between MAIL FROM and the end of DATA
+        self.scheduled = False
+        self.timer: asyncio.TimerHandle | None = None
 
-    async def receive(self, **message: Any) -> Any:
+    def started(self, session: Any) -> None:
+        self.sending.add(session)
+
+    def stopped(self, session: Any) -> None:
+        """The session left its mail transaction (RSET, a new MAIL, or it disconnected)."""
+        self.sending.discard(session)
+        self._schedule()
+
+    async def receive(self, session: Any, **message: Any) -> Any:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Any] = loop.create_future()
+        self.sending.discard(session)
         self.waiting.append((message, answer))
-        if not self.draining:
-            self.draining = True
-            self.drainer = loop.create_task(self._drain())
+        self._schedule()
         return await answer
 
-    async def run(self, function: Any, **arguments: Any) -> Any:
-        """Any other write, on the same writer thread (so it never contends with a batch)."""
+    def _schedule(self) -> None:
+        if not self.waiting or self.scheduled:
+            return
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.executor, _with_fresh_connections, function, arguments
-        )
+        if not self.sending or len(self.waiting) >= self.MAX_BATCH:
+            self.scheduled = True
+            loop.call_soon(self._drain)
+        elif self.timer is None:
+            self.timer = loop.call_later(self.WAIT_FOR_OTHERS, self._drain)
 
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self.waiting:
-                batch, self.waiting = self.waiting[: self.MAX_BATCH], self.waiting[self.MAX_BATCH :]
-                outcomes = await loop.run_in_executor(
-                    self.executor, self._store, [message for message, _ in batch]
-                )
-                for (_, answer), outcome in zip(batch, outcomes, strict=True):
-                    if answer.done():
-                        continue
-                    if isinstance(outcome, BaseException):
-                        answer.set_exception(outcome)
-                    else:
-                        answer.set_result(outcome)
-        finally:
-            self.draining = False
+    async def run(self, function: Any, **arguments: Any) -> Any:
+        """Any other write, on the same thread (so it never contends with a batch)."""
+        with _loop_paused():
+            return _with_fresh_connections(function, arguments)
+
+    def _drain(self) -> None:
+        self.scheduled = False
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        while self.waiting:
+            batch, self.waiting = self.waiting[: self.MAX_BATCH], self.waiting[self.MAX_BATCH :]
+            with _loop_paused():
+                outcomes = self._store([message for message, _ in batch])
+            for (_, answer), outcome in zip(batch, outcomes, strict=True):
+                if answer.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    answer.set_exception(outcome)
+                else:
+                    answer.set_result(outcome)
 
     @staticmethod
     def _store(messages: list[dict[str, Any]]) -> list[Any]:
         close_old_connections()
         outcomes: list[Any] = []
         try:
-            with transaction.atomic():
+            # The batch's acknowledgements go to the worker as one task (notify.actions).
+            with transaction.atomic(), mail_sent_together():
                 for message in messages:
                     try:
                         with transaction.atomic():
@@ -123,11 +163,27 @@ class IntakeHandler:
     def __init__(self) -> None:
         self.committer = GroupCommitter()
 
+    async def handle_MAIL(
+        self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        # What aiosmtpd does without this hook, plus: this session is now sending a message.
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        self.committer.started(session)
+        return "250 OK"
+
+    async def handle_RSET(self, server: SMTP, session: Any, envelope: Any) -> str:
+        self.committer.stopped(session)
+        return "250 OK"
+
     async def handle_RCPT(
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         try:
-            route = await _in_thread(route_for, address)
+            # The support and emergency addresses come from settings: known without a thread
+            # hop (one per message, a third of the server's overhead per message when busy).
+            # Only team addresses need the database.
+            route = fixed_route_for(address) or await _in_thread(route_for, address)
         except DatabaseError:
             logger.exception("recipient check failed")
             return "451 4.3.0 Temporary failure checking the recipient; please retry"
@@ -145,6 +201,7 @@ class IntakeHandler:
         recipients = list(envelope.rcpt_tos)
         try:
             intake = await self.committer.receive(
+                session,
                 raw=raw,
                 envelope_sender=sender,
                 recipients=recipients,
@@ -186,6 +243,15 @@ class IntakeHandler:
         return True
 
 
+# <dot-atom@domain> and what follows: the common path, read without the header parser.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_PATH = re.compile(
+    rf"\s*<({_ATEXT}(?:\.{_ATEXT})*)@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    rf"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)>(.*)\Z",
+    re.DOTALL,
+)
+
+
 class _Session(SMTP):
     """aiosmtpd's SMTP session without its 1,000-octet line limit.
 
@@ -198,6 +264,26 @@ class _Session(SMTP):
     def __init__(self, handler: Any, **options: Any) -> None:
         self.line_length_limit = max(options.get("data_size_limit") or 0, SMTP.line_length_limit)
         super().__init__(handler, **options)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        # The address of MAIL FROM / RCPT TO. aiosmtpd parses it with the email package's
+        # header grammar, which costs more than the rest of the command; the usual
+        # `<local@domain.example> PARAMS` is read here, anything else as aiosmtpd does.
+        plain = _PLAIN_PATH.match(arg)
+        rest = plain.group(3).lstrip(" \t") if plain else ""
+        if (
+            plain is None
+            or rest.startswith("(")  # a comment: the header grammar's business
+            or (self.local_part_limit and len(plain.group(1)) > self.local_part_limit)
+        ):
+            return super()._getaddr(arg)  # type: ignore[no-any-return]
+        return f"{plain.group(1)}@{plain.group(2)}", rest
+
+    def connection_lost(self, error: Exception | None) -> None:
+        committer = getattr(self.event_handler, "committer", None)
+        if committer is not None and self.session is not None:
+            committer.stopped(self.session)  # gone mid-message: the batch need not wait for it
+        super().connection_lost(error)
 
 
 class _Controller(Controller):

@@ -1,14 +1,18 @@
 """Queue mail. It is recorded with the change that caused it and sent by the worker after commit."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.db import transaction
 from django.tasks import task_backends
 from django_tasks_db.backend import DatabaseBackend
 
+from askonce.core.rows import insert_row
 from askonce.notify.models import OutboundMail
-from askonce.notify.tasks import send_outbound_mail
+from askonce.notify.tasks import send_outbound_mail, send_outbound_mails
 
 
 def _one_line(text: str) -> str:
@@ -35,20 +39,53 @@ def do_queue_email(
     unique = [address for address in unique if "\n" not in address and "\r" not in address]
     if not unique:
         return None
-    outbound = OutboundMail.objects.create(
-        message_id=f"{uuid.uuid4().hex}@{settings.MAIL_DOMAIN}",
-        thread=thread,
-        kind=kind,
-        recipients=", ".join(unique),
-        subject=_one_line(subject),
-        body=body,
-        reply_to=_one_line(reply_to),
-        from_email=_one_line(from_email),
+    outbound = insert_row(
+        OutboundMail(
+            message_id=f"{uuid.uuid4().hex}@{settings.MAIL_DOMAIN}",
+            thread=thread,
+            kind=kind,
+            recipients=", ".join(unique),
+            subject=_one_line(subject),
+            body=body,
+            reply_to=_one_line(reply_to),
+            from_email=_one_line(from_email),
+        )
     )
-    if isinstance(task_backends["default"], DatabaseBackend):
+    held = _held_mail.get()
+    if held is not None:
+        held.append(outbound.pk)
+    elif isinstance(task_backends["default"], DatabaseBackend):
         # The queue is a table: enqueued in the same transaction, the mail is sent if and only
         # if the change that caused it is committed, and it costs no second commit.
         send_outbound_mail.enqueue(outbound.pk)
     else:
         transaction.on_commit(lambda: send_outbound_mail.enqueue(outbound.pk), robust=True)
     return outbound
+
+
+# Ids of mail queued inside `mail_sent_together()`, when one is open in this context.
+_held_mail: ContextVar[list[int] | None] = ContextVar("askonce_held_mail", default=None)
+
+
+@contextmanager
+def mail_sent_together() -> Iterator[None]:
+    """Mail queued in the block is handed to the worker as one task when the block ends.
+
+    For a batch that queues many mails in one transaction (mail intake's group commit: an
+    acknowledgement per new ticket): one task row instead of one per mail, enqueued inside the
+    caller's transaction, so the mail still goes out if and only if it commits. A mail whose
+    savepoint was rolled back is skipped by the task. If the block raises, nothing is enqueued
+    (the caller's transaction is expected to roll back).
+    """
+    held: list[int] = []
+    token = _held_mail.set(held)
+    try:
+        yield
+    finally:
+        _held_mail.reset(token)
+    if not held:
+        return
+    if isinstance(task_backends["default"], DatabaseBackend):
+        send_outbound_mails.enqueue(held)
+    else:
+        transaction.on_commit(lambda: send_outbound_mails.enqueue(held), robust=True)

@@ -20,6 +20,32 @@ RETRY_DELAYS_MINUTES = [1, 5, 15, 60, 240]
 @task()
 def send_outbound_mail(outbound_id: int) -> str:
     """Send one recorded mail; a transient failure schedules a retry, a sent mail is not resent."""
+    return _send(outbound_id)
+
+
+@task()
+def send_outbound_mails(outbound_ids: list[int]) -> str:
+    """Send mails queued together (one task for a batch of mail intake, see notify.actions).
+
+    Each mail goes on its own: one that fails schedules its own retry (as `send_outbound_mail`)
+    and the rest are still sent. Ids whose rows are gone (their savepoint was rolled back) are
+    skipped.
+    """
+    outcomes: dict[str, int] = {}
+    for outbound_id in outbound_ids:
+        try:
+            outcome = _send(outbound_id)
+        except Exception:  # a bug in one mail must not keep the others from going out
+            logger.exception("sending mail #%s failed; it is retried alone", outbound_id)
+            send_outbound_mail.using(
+                run_after=timezone.now() + timedelta(minutes=RETRY_DELAYS_MINUTES[0])
+            ).enqueue(outbound_id)
+            outcome = "retrying"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+
+
+def _send(outbound_id: int) -> str:
     outbound = OutboundMail.objects.filter(pk=outbound_id).first()
     if outbound is None or outbound.status == OutboundMail.Status.SENT:
         return "nothing to do"

@@ -185,6 +185,7 @@ def _open_ticket(
         )
     )
     _attach(first, attachments)
+    ticket.opening_message = first
     _record(
         ticket,
         "ticket.created",

@@ -71,6 +71,10 @@ class Ticket(models.Model):
     documentation_article = models.CharField(max_length=200, blank=True, default="")
     documentation_reason = models.TextField(blank=True, default="")
 
+    # Not a column: the first message, on a ticket object that do_create_ticket just opened (so
+    # callers such as mail intake need not read it back).
+    opening_message: "Message | None" = None
+
     class Meta:
         ordering = ["-id"]
         indexes = [

@@ -261,3 +261,64 @@ def test_concurrent_sessions_share_commits_without_mixing_answers(acme, intake) 
         f"Parallel {index}" for index in range(20) if index != 7
     )
     assert InboundMail.objects.filter(outcome=Outcome.REJECTED).count() == 1
+
+
+def test_a_stalled_session_does_not_hold_up_the_others(acme, intake) -> None:
+    """A batch waits a moment for sessions still sending, never for one that stalls or leaves."""
+    import socket
+    import time
+
+    stalled = smtplib.SMTP("127.0.0.1", intake, timeout=30)
+    stalled.ehlo()
+    stalled.mail("alice@acme.example")
+    stalled.rcpt("support@example.com")  # ...and no DATA for now
+    gone = socket.create_connection(("127.0.0.1", intake), timeout=30)
+    gone.recv(1024)
+    gone.sendall(b"EHLO gone.test\r\nMAIL FROM:<alice@acme.example>\r\n")
+    time.sleep(0.2)
+    gone.close()  # disconnects in the middle of its message
+
+    started = time.monotonic()
+    with smtplib.SMTP("127.0.0.1", intake, timeout=30) as client:
+        refused = client.sendmail(
+            "alice@acme.example",
+            ["support@example.com"],
+            b"From: alice@acme.example\r\nTo: support@example.com\r\nSubject: Not held up\r\n"
+            b"Message-ID: <not-held@mail.test>\r\n\r\nHello\r\n",
+        )
+    assert refused == {}
+    assert time.monotonic() - started < 10  # answered while the other session still stalls
+    assert Ticket.objects.filter(subject="Not held up").count() == 1
+
+    stalled.data(
+        b"From: alice@acme.example\r\nTo: support@example.com\r\nSubject: Late after all\r\n"
+        b"Message-ID: <late@mail.test>\r\n\r\nHello\r\n"
+    )
+    stalled.quit()
+    assert Ticket.objects.filter(subject="Late after all").count() == 1
+
+
+def test_every_new_ticket_of_a_batch_is_acknowledged_once(acme, intake, mailbox) -> None:
+    """Acknowledgements of one batch leave as one delivery task: each sender still gets theirs."""
+    import threading
+
+    senders = [f"customer{index}@newco.example" for index in range(8)]
+
+    def deliver(sender: str) -> None:
+        raw = (
+            f"From: {sender}\r\nTo: support@example.com\r\nSubject: Hello from {sender}\r\n"
+            f"Message-ID: <hello-{sender}>\r\n\r\nOur dashboard is blank.\r\n"
+        ).encode()
+        with smtplib.SMTP("127.0.0.1", intake, timeout=30) as client:
+            client.sendmail(sender, ["support@example.com"], raw)
+
+    threads = [threading.Thread(target=deliver, args=(sender,)) for sender in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert Ticket.objects.filter(subject__startswith="Hello from").count() == 8
+    for sender in senders:
+        acknowledgements = mailbox.to(sender)
+        assert len(acknowledgements) == 1, sender
+        assert "We received your request" in acknowledgements[0].get_payload()
