@@ -72,12 +72,15 @@ def do_receive_mail(
     sha256 = hashlib.sha256(raw).hexdigest()
     parsed = parse_mail(raw)
     dedup_key = dedup_key_for(parsed, sha256)
-    earlier = find_row(InboundMail, "dedup_key", dedup_key, _EARLIER)
-    if earlier is not None:
-        return Intake(250, "2.0.0 Already received", earlier[1], earlier[0], earlier[2])
     route = routing.best_route(routes)
     try:
+        # Every statement of this message in one savepoint (the only one of its own: callers in
+        # a batch rely on it), so a message that fails, even on a read (PostgreSQL refuses some
+        # bytes), rolls back only itself and never spoils the transaction of its batch.
         with transaction.atomic():
+            earlier = find_row(InboundMail, "dedup_key", dedup_key, _EARLIER)
+            if earlier is not None:
+                return Intake(250, "2.0.0 Already received", earlier[1], earlier[0], earlier[2])
             inbound = InboundMail(
                 channel=channel,
                 dedup_key=dedup_key,

@@ -139,8 +139,9 @@ class GroupCommitter:
             with transaction.atomic(), mail_sent_together():
                 for message in messages:
                     try:
-                        with transaction.atomic():
-                            outcomes.append(do_receive_mail(**message))
+                        # In a savepoint of its own (do_receive_mail's): a bad message rolls
+                        # back only itself.
+                        outcomes.append(do_receive_mail(**message))
                     except Exception as error:  # answered per message by handle_DATA
                         outcomes.append(error)
         except Exception as error:  # the commit failed: nothing of this batch is stored

@@ -1,0 +1,110 @@
+"""Diagnostic: where the SMTP intake spends its CPU, per message.
+
+Starts the intake (`make_server`, as `askonce smtpd` does) inside a throwaway instance's Python
+with cProfile enabled on the SMTP server's thread (which also stores the batches), sends N
+messages from C smtplib connections in a separate process (so the client shares neither the
+profile nor the GIL), and prints messages/s under the profiler, the average batch size, and
+the functions by cumulative and own time. Figures under cProfile are 2-3x slower than the
+benchmark's; use them for proportions.
+
+    .venv/bin/python bench/profile_mail.py [--db sqlite|pg] [--n 1000] [--c 16] [--top 60]
+"""
+
+import argparse
+import pickle
+import tempfile
+from pathlib import Path
+
+from instance import Instance
+from mail_intake import messages
+
+IN_PROCESS = r"""
+import cProfile, multiprocessing, pickle, pstats, smtplib, sys, threading, time
+import django
+django.setup()
+from askonce.mail import smtp
+
+batch_file, concurrency, top, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 8398
+warm, timed = pickle.loads(open(batch_file, "rb").read())
+drains = {"batches": 0}
+original_drain = smtp.GroupCommitter._drain
+
+
+def counted_drain(self):
+    drains["batches"] += 1
+    return original_drain(self)
+
+
+smtp.GroupCommitter._drain = counted_drain
+server = smtp.make_server("127.0.0.1", port)
+server.start()
+
+
+def send(items):
+    pending = iter(items)
+    lock = threading.Lock()
+
+    def loop():
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+            while True:
+                with lock:
+                    item = next(pending, None)
+                if item is None:
+                    return
+                client.sendmail(item[0], ["support@example.com"], item[1])
+
+    threads = [threading.Thread(target=loop) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def in_child(items):
+    child = multiprocessing.get_context("fork").Process(target=send, args=(items,))
+    child.start()
+    child.join()
+
+
+in_child(warm)
+drains["batches"] = 0
+# Since Python 3.12 cProfile observes every thread (sys.monitoring): the SMTP server's thread,
+# where intake runs, is profiled; this thread only waits for the client.
+profile = cProfile.Profile()
+started = time.perf_counter()
+profile.enable()
+in_child(timed)
+profile.disable()
+elapsed = time.perf_counter() - started
+server.stop()
+print(f"{len(timed) / elapsed:.1f} messages/s under cProfile, {concurrency} connections, "
+      f"{drains['batches']} batches (average {len(timed) / max(drains['batches'], 1):.1f})")
+for order in ("cumulative", "tottime"):
+    print(f"\n--- {len(timed)} messages, by {order} ---")
+    pstats.Stats(profile, stream=sys.stdout).sort_stats(order).print_stats(top)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "pg"], default="sqlite")
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--c", type=int, default=16)
+    parser.add_argument("--top", type=int, default=60)
+    arguments = parser.parse_args()
+    instance = Instance(database=arguments.db, name="profile-mail").create()
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            batch_file = Path(scratch) / "messages.pickle"
+            batch_file.write_bytes(pickle.dumps((messages(50, 2), messages(arguments.n, 1))))
+            print(
+                instance.run_python(
+                    "-c", IN_PROCESS, str(batch_file), str(arguments.c), str(arguments.top)
+                )
+            )
+    finally:
+        instance.destroy()
+
+
+if __name__ == "__main__":
+    main()
