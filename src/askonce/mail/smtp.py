@@ -7,17 +7,19 @@ becomes of it.
 """
 
 import asyncio
+import functools
 import logging
 import re
 import ssl
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 from django.conf import settings
-from django.db import DatabaseError, DataError, close_old_connections, transaction
+from django.db import DatabaseError, DataError, close_old_connections, connection, transaction
 
 from askonce.mail.actions import MailRejected, do_receive_mail, do_store_unprocessable_mail
 from askonce.mail.routing import fixed_route_for, route_for
@@ -71,16 +73,28 @@ class GroupCommitter:
     savepoint — one bad message rolls back only itself — and the batch commits once; then every
     session of the batch gets its answer. So the 250 still comes only after the commit, and a
     busy server pays for one commit (and one mail-delivery task) per batch, not per message.
+
+    Where batches are stored depends on the database. SQLite has one writer at a time and
+    answers in microseconds: batches are stored on the SMTP loop's own thread (`writers=0`).
+    PostgreSQL takes writers side by side and every statement is a round trip: `writers`
+    threads store batches at once, so one batch's waits on the network are another's CPU time.
     """
 
     MAX_BATCH = 32
     WAIT_FOR_OTHERS = 0.005  # seconds
 
-    def __init__(self) -> None:
+    def __init__(self, writers: int = 0) -> None:
         self.waiting: list[tuple[dict[str, Any], asyncio.Future[Any]]] = []
         self.sending: set[Any] = set()  # sessions between MAIL FROM and the end of DATA
         self.scheduled = False
         self.timer: asyncio.TimerHandle | None = None
+        self.writers = writers
+        self.busy = 0  # batches being stored by writer threads
+        self.executor = (
+            ThreadPoolExecutor(max_workers=writers, thread_name_prefix="askonce-intake")
+            if writers
+            else None
+        )
 
     def started(self, session: Any) -> None:
         self.sending.add(session)
@@ -101,6 +115,8 @@ class GroupCommitter:
     def _schedule(self) -> None:
         if not self.waiting or self.scheduled:
             return
+        if self.executor is not None and self.busy >= self.writers:
+            return  # the next writer to finish schedules again (and finds a bigger batch)
         loop = asyncio.get_running_loop()
         if not self.sending or len(self.waiting) >= self.MAX_BATCH:
             self.scheduled = True
@@ -109,7 +125,12 @@ class GroupCommitter:
             self.timer = loop.call_later(self.WAIT_FOR_OTHERS, self._drain)
 
     async def run(self, function: Any, **arguments: Any) -> Any:
-        """Any other write, on the same thread (so it never contends with a batch)."""
+        """Any other write, where batches are written."""
+        if self.executor is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self.executor, _with_fresh_connections, function, arguments
+            )
         with _loop_paused():
             return _with_fresh_connections(function, arguments)
 
@@ -118,17 +139,41 @@ class GroupCommitter:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self.executor is not None:
+            loop = asyncio.get_running_loop()
+            while self.waiting and self.busy < self.writers:
+                batch = self.waiting[: self.MAX_BATCH]
+                self.waiting = self.waiting[self.MAX_BATCH :]
+                self.busy += 1
+                stored = loop.run_in_executor(
+                    self.executor, self._store, [message for message, _ in batch]
+                )
+                stored.add_done_callback(functools.partial(self._stored, batch))
+            return
         while self.waiting:
             batch, self.waiting = self.waiting[: self.MAX_BATCH], self.waiting[self.MAX_BATCH :]
             with _loop_paused():
                 outcomes = self._store([message for message, _ in batch])
-            for (_, answer), outcome in zip(batch, outcomes, strict=True):
-                if answer.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    answer.set_exception(outcome)
-                else:
-                    answer.set_result(outcome)
+            self._answer(batch, outcomes)
+
+    def _stored(self, batch: list[tuple[dict[str, Any], asyncio.Future[Any]]], done: Any) -> None:
+        """A writer thread finished a batch (called on the loop)."""
+        self.busy -= 1
+        error = done.exception()
+        self._answer(batch, [error] * len(batch) if error else done.result())
+        self._schedule()
+
+    @staticmethod
+    def _answer(
+        batch: list[tuple[dict[str, Any], asyncio.Future[Any]]], outcomes: list[Any]
+    ) -> None:
+        for (_, answer), outcome in zip(batch, outcomes, strict=True):
+            if answer.done():
+                continue
+            if isinstance(outcome, BaseException):
+                answer.set_exception(outcome)
+            else:
+                answer.set_result(outcome)
 
     @staticmethod
     def _store(messages: list[dict[str, Any]]) -> list[Any]:
@@ -162,7 +207,9 @@ def _with_fresh_connections(function: Any, arguments: dict[str, Any]) -> Any:
 
 class IntakeHandler:
     def __init__(self) -> None:
-        self.committer = GroupCommitter()
+        # SQLite: on the SMTP loop's thread; PostgreSQL: several writer threads (GroupCommitter).
+        writers = 0 if connection.vendor == "sqlite" else settings.SMTP_DB_WRITERS
+        self.committer = GroupCommitter(writers=writers)
 
     async def handle_MAIL(
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
