@@ -30,19 +30,6 @@ logger = logging.getLogger("askonce.smtpd")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _in_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run Django code off the event loop, as a request would: fresh-enough connections."""
-
-    def call() -> Any:
-        close_old_connections()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            close_old_connections()
-
-    return asyncio.to_thread(call)
-
-
 @contextmanager
 def _loop_paused() -> Iterator[None]:
     """Run blocking Django code on the event loop's own thread, on purpose.
@@ -198,6 +185,7 @@ class GroupCommitter:
 
 
 def _with_fresh_connections(function: Any, arguments: dict[str, Any]) -> Any:
+    """Run Django code as a request would: with fresh-enough connections before and after."""
     close_old_connections()
     try:
         return function(**arguments)
@@ -231,7 +219,9 @@ class IntakeHandler:
             # The support and emergency addresses come from settings: known without a thread
             # hop (one per message, a third of the server's overhead per message when busy).
             # Only team addresses need the database.
-            route = fixed_route_for(address) or await _in_thread(route_for, address)
+            route = fixed_route_for(address) or await asyncio.to_thread(
+                _with_fresh_connections, route_for, {"address": address}
+            )
         except DatabaseError:
             logger.exception("recipient check failed")
             return "451 4.3.0 Temporary failure checking the recipient; please retry"

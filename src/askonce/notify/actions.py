@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -54,13 +55,19 @@ def do_queue_email(
     held = _held_mail.get()
     if held is not None:
         held.append(outbound.pk)
-    elif isinstance(task_backends["default"], DatabaseBackend):
+    else:
+        _enqueue_with_the_change(send_outbound_mail, outbound.pk)
+    return outbound
+
+
+def _enqueue_with_the_change(task: Any, argument: Any) -> None:
+    """Enqueue a delivery so that it runs if and only if the current change commits."""
+    if isinstance(task_backends["default"], DatabaseBackend):
         # The queue is a table: enqueued in the same transaction, the mail is sent if and only
         # if the change that caused it is committed, and it costs no second commit.
-        send_outbound_mail.enqueue(outbound.pk)
+        task.enqueue(argument)
     else:
-        transaction.on_commit(lambda: send_outbound_mail.enqueue(outbound.pk), robust=True)
-    return outbound
+        transaction.on_commit(lambda: task.enqueue(argument), robust=True)
 
 
 # Ids of mail queued inside `mail_sent_together()`, when one is open in this context.
@@ -83,9 +90,5 @@ def mail_sent_together() -> Iterator[None]:
         yield
     finally:
         _held_mail.reset(token)
-    if not held:
-        return
-    if isinstance(task_backends["default"], DatabaseBackend):
-        send_outbound_mails.enqueue(held)
-    else:
-        transaction.on_commit(lambda: send_outbound_mails.enqueue(held), robust=True)
+    if held:
+        _enqueue_with_the_change(send_outbound_mails, held)
