@@ -1,7 +1,8 @@
 """Diagnostic: where the SMTP intake spends its CPU, per message.
 
 Starts the intake (`make_server`, as `askonce smtpd` does) inside a throwaway instance's Python
-with cProfile enabled on the SMTP server's thread (which also stores the batches), sends N
+with cProfile enabled on the storing process (its thread that reads the SMTP front's requests
+and stores the batches; the front, a child process, is not profiled), sends N
 messages from C smtplib connections in a separate process (so the client shares neither the
 profile nor the GIL), and prints messages/s under the profiler, the average batch size, and
 the functions by cumulative and own time. Figures under cProfile are 2-3x slower than the
@@ -27,15 +28,15 @@ from askonce.mail import smtp
 batch_file, concurrency, top, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 8398
 warm, timed = pickle.loads(open(batch_file, "rb").read())
 drains = {"batches": 0}
-original_drain = smtp.GroupCommitter._drain
+original_store = smtp.store_batch
 
 
-def counted_drain(self):
+def counted_store(messages):
     drains["batches"] += 1
-    return original_drain(self)
+    return original_store(messages)
 
 
-smtp.GroupCommitter._drain = counted_drain
+smtp.store_batch = counted_store
 server = smtp.make_server("127.0.0.1", port)
 server.start()
 
@@ -68,8 +69,8 @@ def in_child(items):
 
 in_child(warm)
 drains["batches"] = 0
-# Since Python 3.12 cProfile observes every thread (sys.monitoring): the SMTP server's thread,
-# where intake runs, is profiled; this thread only waits for the client.
+# Since Python 3.12 cProfile observes every thread (sys.monitoring): the storing thread, where
+# intake runs, is profiled; this thread only waits for the client.
 profile = cProfile.Profile()
 started = time.perf_counter()
 profile.enable()

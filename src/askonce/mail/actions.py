@@ -63,14 +63,23 @@ def dedup_key_for(parsed: ParsedMail, sha256: str) -> str:
 
 
 def do_receive_mail(
-    *, raw: bytes, envelope_sender: str, recipients: list[str], channel: str
+    *,
+    raw: bytes,
+    envelope_sender: str,
+    recipients: list[str],
+    channel: str,
+    parsed: ParsedMail | None = None,
 ) -> Intake:
-    """Store and act on one message. Idempotent: the same message again changes nothing."""
+    """Store and act on one message. Idempotent: the same message again changes nothing.
+
+    `parsed` is `parse_mail(raw)` when the caller has it already (the SMTP server parses in a
+    process of its own)."""
     routes = [route for route in map(routing.route_for, recipients) if route is not None]
     if not routes:
         raise MailRejected(550, f"5.1.1 No mailbox here for {', '.join(recipients)}")
     sha256 = hashlib.sha256(raw).hexdigest()
-    parsed = parse_mail(raw)
+    if parsed is None:
+        parsed = parse_mail(raw)
     dedup_key = dedup_key_for(parsed, sha256)
     route = routing.best_route(routes)
     try:

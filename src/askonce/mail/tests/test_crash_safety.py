@@ -95,6 +95,21 @@ def _wait_until_stored(database: Path, number: int) -> None:
     raise AssertionError(f"message {number} was never stored")
 
 
+def _children(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return children
+
+
+def _wait_until_gone(pids: list[int]) -> None:
+    for _ in range(500):
+        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the SMTP front {pids} outlived its killed parent")
+
+
 def _stream(port: int, env: dict[str, str], log: IO[bytes]) -> tuple[dict[int, str], list[int]]:
     """Send every message until it gets 250, killing and restarting the server twice on the way.
 
@@ -125,8 +140,11 @@ def _stream(port: int, env: dict[str, str], log: IO[bytes]) -> tuple[dict[int, s
                             time.sleep(0.005)  # mid-way through storing it, most likely
                         else:
                             _wait_until_stored(database, number)
+                        fronts = _children(server.pid)
+                        assert fronts, "smtpd runs its SMTP front as a child"
                         server.send_signal(signal.SIGKILL)
                         server.wait(timeout=10)
+                        _wait_until_gone(fronts)  # the front dies with it, port and all
                         kills.pop(0)
                         in_flight.append(number)
                         server = _start_smtpd(port, env, log)

@@ -82,7 +82,7 @@ def test_the_kept_headers_stay_bounded() -> None:
 def test_the_smtp_address_fast_path_reads_as_aiosmtpd_does(argument: str) -> None:
     from aiosmtpd.smtp import SMTP
 
-    from askonce.mail.smtp import _Session
+    from askonce.mail.smtp_front import _Session
 
     session = _Session(handler=object())
     assert session._getaddr(argument) == SMTP._getaddr(session, argument)
