@@ -42,12 +42,18 @@ class _ReusingHeaderRegistry(HeaderRegistry):
     The stock registry builds a new class for every header it parses and parses a header again
     on every access: reading one part's type (get_body, walk, get_content_type) parses its
     Content-Type a dozen times per message. Header objects are immutable, so the same name and
-    value give the same header: classes are kept per name, short values per (name, value) in a
-    bounded table (Content-Type, Content-Transfer-Encoding, MIME-Version repeat across mail).
+    value give the same header: classes are kept per name, and the headers that repeat across
+    mail (the MIME headers, our own addresses in To) per (name, value) in a bounded table.
+    Headers unique to one mail (Subject, Message-ID, From, Date) are not kept: a parsed header
+    holds its whole parse tree (~10 KB), and keeping them filled the table with ~20 MB that
+    were never read again.
     """
 
-    MAX_KEPT = 2048
+    MAX_KEPT = 256
     MAX_VALUE = 200
+    KEPT_NAMES = frozenset(
+        {"content-type", "content-transfer-encoding", "content-disposition", "mime-version", "to"}
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,7 +68,7 @@ class _ReusingHeaderRegistry(HeaderRegistry):
         return cls
 
     def __call__(self, name: str, value: str) -> Any:
-        if len(value) > self.MAX_VALUE:
+        if len(value) > self.MAX_VALUE or name.lower() not in self.KEPT_NAMES:
             return self[name](name, value)
         key = (name, value)
         header = self._kept.get(key)

@@ -28,8 +28,8 @@ from django.conf import settings
 from django.db import DatabaseError, DataError, close_old_connections, connection, transaction
 
 from askonce.mail.actions import MailRejected, do_receive_mail, do_store_unprocessable_mail
+from askonce.mail.pipe import FRAME, READY
 from askonce.mail.routing import route_for
-from askonce.mail.smtp_front import FRAME, READY
 from askonce.notify.actions import mail_sent_together
 
 logger = logging.getLogger("askonce.smtpd")

@@ -11,8 +11,8 @@ protocol and parsing cost about as much CPU as storing it. Apart, the two run si
 two cores, and the storing process is never stalled by a session: while it commits one batch,
 the next arrives parsed, and becomes the next batch (bench/README.md, "Mail intake").
 
-Wire format, both ways over the child's stdin and stdout: `<id:u64><size:u32>` and a pickled
-body. Requests are ("rcpt", address) or ("mail", raw, envelope sender, recipients, parsed);
+Wire format (mail/pipe.py), both ways over the child's stdin and stdout: `<id:u64><size:u32>`
+and a pickled body. Requests are ("rcpt", address) or ("mail", raw, envelope sender, recipients, parsed);
 each answer is the SMTP reply text. Answer id 0 is the front's first word: None once it
 listens, or why it cannot. The pipes are private to the two processes, so the pickles come
 from our own code. When the parent goes away (even SIGKILL: PR_SET_PDEATHSIG, and end of file
@@ -29,7 +29,6 @@ import pickle
 import re
 import signal
 import ssl
-import struct
 import sys
 from typing import Any
 
@@ -37,11 +36,10 @@ from aiosmtpd.controller import UnthreadedController
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from askonce.mail.parsing import parse_mail
+from askonce.mail.pipe import FRAME, READY
 
 logger = logging.getLogger("askonce.smtpd")
 
-FRAME = struct.Struct("<QI")
-READY = 0
 # A NUL in MAIL FROM would make PostgreSQL refuse the row, and the sender retry for days.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
