@@ -25,3 +25,43 @@ def test_find_row_reads_one_row_by_a_column() -> None:
 def test_find_row_refuses_unknown_columns() -> None:
     with pytest.raises(ValueError, match="no column"):
         find_row(InboundMail, "dedup_key", "x", ("id", "password"))
+
+
+SAMPLES: dict[type, list[object]] = {
+    str: ["", "plain", "ünïcödé ✓", "x" * 300],
+    int: [0, 7, -3, 2**40],
+    bool: [True, False],
+    type(None): [None],
+}
+
+
+@pytest.mark.django_db
+def test_values_kept_as_they_are_are_what_django_would_send() -> None:
+    """Every field of every model, on the database the suite runs on: a value insert_row passes
+    unprepared is exactly what Django's own get_db_prep_save gives for it."""
+    from django.apps import apps
+    from django.db import connection
+
+    from askonce.core.rows import _unchanged_types
+
+    checked = 0
+    for model in apps.get_models():
+        for field in model._meta.local_concrete_fields:
+            for kind in _unchanged_types(field, connection):
+                for value in SAMPLES[kind]:
+                    prepared = field.get_db_prep_save(value, connection)
+                    assert prepared == value and type(prepared) is type(value), (
+                        f"{model._meta.label}.{field.name}: {value!r} -> {prepared!r}"
+                    )
+                    checked += 1
+    assert checked > 200  # the project's text, integer, flag and key columns
+
+
+def test_fields_with_their_own_preparing_are_always_prepared() -> None:
+    from django.db import connection
+    from django.db.models import DateTimeField, JSONField
+
+    from askonce.core.rows import _unchanged_types
+
+    assert _unchanged_types(DateTimeField(), connection) == ()
+    assert _unchanged_types(JSONField(), connection) == ()
