@@ -25,7 +25,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, DataError, close_old_connections, connection, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    close_old_connections,
+    connection,
+    connections,
+    transaction,
+)
 
 from askonce.mail.actions import MailRejected, do_receive_mail, do_store_unprocessable_mail
 from askonce.mail.pipe import FRAME, READY
@@ -74,6 +81,7 @@ class IntakeServer:
         self.waiting: list[Mail] = []  # PostgreSQL: read, for the next free writer
         self.busy = 0
         self.queue_lock = threading.Lock()
+        self.writer_connections: set[Any] = set()  # closed on stop
 
     # -- the front process -------------------------------------------------------------------
 
@@ -98,6 +106,12 @@ class IntakeServer:
             self.reader.join(timeout=10)
         if self.executor is not None:
             self.executor.shutdown(wait=True)
+        for wrapper in self.writer_connections:  # the writer threads' own connections
+            wrapper.inc_thread_sharing()
+            try:
+                wrapper.close()
+            finally:
+                wrapper.dec_thread_sharing()
 
     def _start_front(self) -> None:
         front = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
@@ -143,6 +157,12 @@ class IntakeServer:
 
     def _read(self) -> None:
         """The reading thread: answer recipient checks, store (or queue) messages."""
+        try:
+            self._read_until_stopped()
+        finally:
+            connections.close_all()
+
+    def _read_until_stopped(self) -> None:
         while not self.stopping.is_set():
             front = self.front
             assert front is not None and front.stdout is not None
@@ -201,6 +221,7 @@ class IntakeServer:
                 self.executor.submit(self._writer_batch, batch)
 
     def _writer_batch(self, batch: list[Mail]) -> None:
+        self.writer_connections.add(connections["default"])
         try:
             self._store_and_answer(batch)
         finally:

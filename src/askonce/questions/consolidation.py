@@ -1,8 +1,8 @@
 """The worker's regrouping of open questions. The index links a repeat at first sight, one
 question at a time, and never looks back; every hour the worker groups the open questions
-anew, all together (grouping.py: average linkage at the repeat threshold, the function
-`askonce eval --task group` measures), so a repeat ends up with the questions it is most like,
-and two gaps that turn out to be the same question become one.
+anew, all together (grouping.group_questions, with the other recent questions as history: the
+function `askonce eval --task group` measures), so a repeat ends up with the questions it is
+most like, and two gaps that turn out to be the same question become one.
 
 Open questions are those of groups that no article answers and whose gap has no draft yet:
 an answered or drafted group is settled and is left as it is.
@@ -19,7 +19,7 @@ from django.db.models import Q
 
 from askonce.core.events import record_event
 from askonce.questions.gaps import do_consider_gap, do_merge_gap, do_move_gap
-from askonce.questions.grouping import group_by_mean_similarity
+from askonce.questions.grouping import group_questions
 from askonce.questions.index import forget_question_index
 from askonce.questions.models import Gap, GapStatus, Question
 from askonce.search.embeddings import MODEL_NAME
@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 # The groups of the most recent questions are regrouped: 5,000 questions take ~16 s of numpy on
 # one core (the grouping is O(n^2) in the number of questions).
 REGROUP_LIMIT = 5_000
+# Earlier questions the grouping learns the words' topics from and smooths over (grouping.py).
+HISTORY_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class _Open:
     keys: list[int]  # oldest first
     repeat_of: dict[int, int | None]
     vectors: np.ndarray
+    texts: list[str]
 
 
 def _open_questions(limit: int) -> _Open:
@@ -66,19 +69,41 @@ def _open_questions(limit: int) -> _Open:
         .filter(Q(pk__in=open_roots) | Q(repeat_of_id__in=open_roots))
         .exclude(embedding=None)
         .order_by("asked_at", "pk")
-        .values_list("pk", "repeat_of_id", "embedding")
+        .values_list("pk", "repeat_of_id", "embedding", "text")
     )
     keys: list[int] = []
     repeat_of: dict[int, int | None] = {}
     vectors: list[np.ndarray] = []
-    for key, root, blob in rows.iterator(chunk_size=2000):
+    texts: list[str] = []
+    for key, root, blob, text in rows.iterator(chunk_size=2000):
         if blob is None:
             continue
         keys.append(key)
         repeat_of[key] = root
         vectors.append(np.frombuffer(bytes(blob), dtype=np.float32))
+        texts.append(text)
     matrix = np.vstack(vectors) if vectors else np.empty((0, 0), dtype=np.float32)
-    return _Open(keys=keys, repeat_of=repeat_of, vectors=matrix)
+    return _Open(keys=keys, repeat_of=repeat_of, vectors=matrix, texts=texts)
+
+
+def _history(open_keys: list[int], limit: int) -> tuple[np.ndarray, list[str]]:
+    """The most recent other questions (answered, drafted or older): embeddings and texts."""
+    exclude = set(open_keys)
+    rows = (
+        Question.objects.filter(embedding_model=MODEL_NAME)
+        .exclude(embedding=None)
+        .order_by("-asked_at", "-pk")
+        .values_list("pk", "embedding", "text")
+    )
+    vectors: list[np.ndarray] = []
+    texts: list[str] = []
+    for key, blob, text in rows[: limit + len(exclude)].iterator(chunk_size=2000):
+        if key in exclude or blob is None or len(texts) >= limit:
+            continue
+        vectors.append(np.frombuffer(bytes(blob), dtype=np.float32))
+        texts.append(text)
+    matrix = np.vstack(vectors) if vectors else np.empty((0, 0), dtype=np.float32)
+    return matrix, texts
 
 
 def do_regroup_open_questions(*, limit: int = REGROUP_LIMIT) -> Regrouping:
@@ -90,7 +115,14 @@ def do_regroup_open_questions(*, limit: int = REGROUP_LIMIT) -> Regrouping:
     found = _open_questions(limit)
     if not found.keys:
         return Regrouping(0, 0, 0, 0)
-    rows = group_by_mean_similarity(found.vectors, threshold=settings.QUESTION_REPEAT_THRESHOLD)
+    history_vectors, history_texts = _history(found.keys, HISTORY_LIMIT)
+    rows, _ = group_questions(
+        found.vectors,
+        found.texts,
+        history_vectors,
+        history_texts,
+        threshold=settings.QUESTION_REPEAT_THRESHOLD,
+    )
     root_of = {key: found.keys[row] for key, row in zip(found.keys, rows, strict=True)}
     members: dict[int, list[int]] = defaultdict(list)
     for key in found.keys:

@@ -5,9 +5,9 @@ Datasets are read in the formats of ../shared/data: banking77 CSV (`text,categor
 JSON (`{"train": [[text, intent], ...], "val": ..., "oos_val": ...}`) and the intent-clustering
 TSV (`text<TAB>label`). A file argument may name a part: `train.csv:held` (every tenth question
 of each intent, the dev part held back from memory), `train.csv:rest` (the others),
-`train_val.json:val,oos_val` (those splits of a clinc file). The group task takes only
-`--queries` (the questions to group), grouped by `grouping.group_by_mean_similarity`, the
-function the worker's regrouping calls (consolidation.py).
+`train_val.json:val,oos_val` (those splits of a clinc file). The group task takes `--queries`
+(the questions to group) and `--memory` (earlier questions: their texts only), grouped by
+`grouping.group_questions`, the function the worker's regrouping calls (consolidation.py).
 """
 
 import csv
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from askonce.questions.grouping import group_by_mean_similarity
+from askonce.questions.grouping import group_questions
 from askonce.questions.lexical import TextLexicon
 from askonce.questions.matching import OUT_OF_SCOPE, rank_groups
 from askonce.questions.vectors import VectorIndex
@@ -184,22 +184,34 @@ class GroupScores:
 
 
 def evaluate_group(
-    encoder: SentenceEncoder, questions: LabelledSet, *, threshold: float
+    encoder: SentenceEncoder,
+    questions: LabelledSet,
+    *,
+    threshold: float,
+    history: LabelledSet | None = None,
 ) -> GroupScores:
     """Group unlabelled questions the way the worker's regrouping does (no group count given):
-    average linkage of their embeddings, stopped where the mean similarity of two groups falls
-    below the threshold (grouping.py). Scored against the labels with NMI and ARI
-    (scikit-learn's definitions)."""
+    `grouping.group_questions`, with `history` as the earlier questions the product would hold
+    (their texts and embeddings only: their labels are never read). Scored against the labels
+    with NMI and ARI (scikit-learn's definitions)."""
     try:
         from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
     except ImportError as error:
         raise ValueError("the group task needs scikit-learn: pip install scikit-learn") from error
+    history_texts = history.texts if history is not None else []
+    history_vectors = (
+        encoder.encode(history_texts)
+        if history_texts
+        else np.empty((0, encoder.dimension), dtype=np.float32)
+    )
     start = time.perf_counter()
     vectors = encoder.encode(questions.texts)
-    assigned = group_by_mean_similarity(vectors, threshold=threshold)
+    assigned, used = group_questions(
+        vectors, questions.texts, history_vectors, history_texts, threshold=threshold
+    )
     return GroupScores(
         questions=len(questions.texts),
-        threshold=threshold,
+        threshold=round(used, 3),
         groups=len(set(assigned)),
         true_groups=len(set(questions.labels)),
         nmi=float(normalized_mutual_info_score(questions.labels, assigned)),

@@ -126,3 +126,46 @@ def test_other_processes_reload_the_groups_after_a_regrouping(monkeypatch) -> No
     assert reloaded is not loaded
     assert reloaded.group_of(other.pk) == first.pk
     index.forget_question_index()
+
+
+def test_with_enough_history_questions_about_one_thing_are_grouped_together() -> None:
+    """1,000 answered questions teach the regrouping which words go together; 200 open ones,
+    worded and embedded too differently to pass the repeat threshold pairwise, then group by
+    what they ask about (grouping.group_questions)."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    rng = np.random.default_rng(11)
+    centres = rng.normal(size=(4, EMBEDDING_DIMENSIONS))
+    vocabulary = [[f"product{topic}part{word}" for word in range(6)] for topic in range(4)]
+    common = ["how", "do", "i", "fix", "the", "error", "in", "my", "account", "today"]
+
+    def question(index: int, topic: int, answered: bool) -> Question:
+        vector = centres[topic] + rng.normal(scale=1.2, size=EMBEDDING_DIMENSIONS)
+        words = list(rng.choice(vocabulary[topic], size=2)) + list(rng.choice(common, size=4))
+        return Question(
+            source_type="ticket",
+            source_id=100_000 + index,
+            text=" ".join(rng.permutation(words)),
+            asked_at=_start + timedelta(seconds=index),
+            embedding=(vector / np.linalg.norm(vector)).astype(np.float32).tobytes(),
+            embedding_model=MODEL_NAME,
+            article_slug=f"topic-{topic}" if answered else "",
+        )
+
+    Question.objects.bulk_create(question(index, index % 4, True) for index in range(1000))
+    Question.objects.bulk_create(question(index, index % 4, False) for index in range(1000, 1200))
+    opened = list(
+        Question.objects.filter(article_slug="").order_by("asked_at").values_list("pk", flat=True)
+    )
+    topic_of = {key: position % 4 for position, key in enumerate(opened)}
+
+    result = do_regroup_open_questions()
+
+    assert result.questions == 200
+    roots = dict(Question.objects.filter(pk__in=opened).values_list("pk", "repeat_of_id"))
+    groups = [roots[key] or key for key in opened]
+    assert normalized_mutual_info_score([topic_of[key] for key in opened], groups) > 0.9
+    assert len(set(groups)) < 50
+    assert (
+        Gap.objects.filter(status=GapStatus.OPEN).count() >= 4
+    )  # each topic asked again and again

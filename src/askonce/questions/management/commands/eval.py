@@ -4,11 +4,13 @@
     askonce eval --task repeat --memory banking77/train.csv:rest --queries banking77/train.csv:held
     askonce eval --task gap --memory clinc150/train_val.json:train \\
                  --queries clinc150/train_val.json:val,oos_val
-    askonce eval --task group --queries intent-clustering/stackoverflow/dev.tsv
+    askonce eval --task group --memory intent-clustering/stackoverflow/train.tsv \
+                 --queries intent-clustering/stackoverflow/dev.tsv
 
 Every task calls the product's own functions: matching.rank_groups (with the words of each
-question, lexical.py) for repeat and gap, grouping.group_by_mean_similarity (what the worker's
-hourly regrouping runs) for group; the threshold is the shipped repeat threshold.
+question, lexical.py) for repeat and gap, grouping.group_questions (what the worker's hourly
+regrouping runs) for group, with the memory's texts as the earlier questions the product holds
+(their labels are not read); the threshold is the shipped repeat threshold.
 """
 
 import json
@@ -27,8 +29,11 @@ DATA = Path(os.environ.get("ASKONCE_EVAL_DATA", Path.cwd().parent / "shared" / "
 DEFAULTS = {
     "repeat": ("banking77/train.csv:rest", "banking77/train.csv:held"),
     "gap": ("clinc150/train_val.json:train", "clinc150/train_val.json:val,oos_val"),
-    "group": ("", "intent-clustering/banking/dev.tsv"),
-    "group-stackoverflow": ("", "intent-clustering/stackoverflow/dev.tsv"),
+    "group": ("intent-clustering/banking/train.tsv", "intent-clustering/banking/dev.tsv"),
+    "group-stackoverflow": (
+        "intent-clustering/stackoverflow/train.tsv",
+        "intent-clustering/stackoverflow/dev.tsv",
+    ),
 }
 
 
@@ -36,10 +41,11 @@ class Command(BaseCommand):
     help = "Measure the question index on labelled sets (repeats, gaps, grouping)."
 
     def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--task", choices=sorted(DEFAULTS), action="append")
         parser.add_argument(
-            "--task", choices=sorted(DEFAULTS), action="append"
-        )  # group: --queries only
-        parser.add_argument("--memory", help="the questions asked before (file[:part])")
+            "--memory",
+            help="the questions asked before (file[:part]); group: earlier questions, texts only",
+        )
         parser.add_argument("--queries", help="the new questions (file[:part])")
         parser.add_argument("--data", default=str(DATA), help="folder of the default sets")
         parser.add_argument(
@@ -73,7 +79,12 @@ class Command(BaseCommand):
             query_spec = options["queries"] or str(data / query_spec)
             if task.startswith("group"):
                 try:
-                    grouped = evaluate_group(model, load_set(query_spec), threshold=threshold)
+                    grouped = evaluate_group(
+                        model,
+                        load_set(query_spec),
+                        threshold=threshold,
+                        history=load_set(memory_spec),
+                    )
                 except ValueError as error:
                     raise CommandError(str(error)) from None
                 rows.append(
