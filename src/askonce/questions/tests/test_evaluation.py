@@ -99,6 +99,20 @@ def test_every_task_runs_on_any_files(files) -> None:
     grouped = json.loads(out.getvalue())[0]
     assert grouped["true_groups"] == 2
     assert 0 <= grouped["nmi"] <= 100
+    out = StringIO()
+    call_command(
+        "eval",
+        "--task",
+        "group",
+        "--memory",
+        str(files / "dev.tsv"),  # earlier questions: texts only
+        "--queries",
+        str(files / "dev.tsv"),
+        "--json",
+        stdout=out,
+        stderr=StringIO(),
+    )
+    assert json.loads(out.getvalue())[0]["true_groups"] == 2
     with pytest.raises(CommandError, match="no such file"):
         call_command(
             "eval", "--task", "group", "--queries", str(files / "nope.tsv"), stderr=StringIO()

@@ -78,12 +78,14 @@ class Command(BaseCommand):
             memory_spec = options["memory"] or str(data / memory_spec)
             query_spec = options["queries"] or str(data / query_spec)
             if task.startswith("group"):
+                # Given questions without --memory: grouped with no history of earlier questions.
+                history_spec = options["memory"] or (None if options["queries"] else memory_spec)
                 try:
                     grouped = evaluate_group(
                         model,
                         load_set(query_spec),
                         threshold=threshold,
-                        history=load_set(memory_spec),
+                        history=load_set(history_spec) if history_spec else None,
                     )
                 except ValueError as error:
                     raise CommandError(str(error)) from None
