@@ -139,8 +139,11 @@ def _tokens(text: str) -> list[str]:
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
+    """The rows scaled to length 1, as float32: in place when they are float32 already."""
+    rows = rows.astype(np.float32, copy=False)
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return (rows / np.where(norms == 0, 1, norms)).astype(np.float32)
+    rows /= np.where(norms == 0, 1, norms)
+    return rows
 
 
 def _smoothed(
@@ -155,28 +158,38 @@ def _smoothed(
     asked = set(texts)
     kept = [row for row, text in enumerate(history_texts) if text not in asked]
     every_text = list(texts) + [history_texts[row] for row in kept]
-    embeddings = np.vstack([np.asarray(vectors, np.float32), history_vectors[kept]])
-    topic_rows = _unit(topics.transform(words.transform(every_text)))
-    rows = _unit(np.hstack([embeddings, WORD_WEIGHT * topic_rows]))
+    dimension = vectors.shape[1]
+    # One array for everything: the embedding, then the words' topic, per row.
+    rows = np.empty((len(every_text), dimension + TOPIC_DIMENSIONS), dtype=np.float32)
+    rows[: len(vectors), :dimension] = vectors
+    rows[len(vectors) :, :dimension] = history_vectors[kept]
+    rows[:, dimension:] = WORD_WEIGHT * _unit(topics.transform(words.transform(every_text)))
+    rows = _unit(rows)
     nearest = _nearest(rows)
+    # Two arrays of the rows' size besides the rows (17,000 questions: ~28 MB each), no more.
+    pulled, neighbour = np.empty_like(rows), np.empty_like(rows)
     for _ in range(STEPS):
-        rows = _unit((1 - PULL) * rows + PULL * rows[nearest].mean(axis=1))
+        np.multiply(rows, (1 - PULL) * NEIGHBOURS / PULL, out=pulled)
+        for column in range(NEIGHBOURS):
+            np.take(rows, nearest[:, column], axis=0, out=neighbour)
+            pulled += neighbour
+        rows, pulled = _unit(pulled), rows  # the same direction as (1-PULL) z + PULL mean
     return rows[: len(vectors)]
 
 
-def _nearest(rows: np.ndarray, chunk: int = 1000) -> np.ndarray:
+def _nearest(rows: np.ndarray, chunk: int = 128) -> np.ndarray:
     """Each row's NEIGHBOURS most similar other rows (indices), in chunks of rows."""
     nearest = np.empty((len(rows), NEIGHBOURS), dtype=np.int64)
     for start in range(0, len(rows), chunk):
         scores = rows[start : start + chunk] @ rows.T
         scores[np.arange(len(scores)), np.arange(start, start + len(scores))] = -np.inf
-        nearest[start : start + len(scores)] = np.argpartition(-scores, NEIGHBOURS, axis=1)[
-            :, :NEIGHBOURS
+        nearest[start : start + len(scores)] = np.argpartition(scores, -NEIGHBOURS, axis=1)[
+            :, -NEIGHBOURS:
         ]
     return nearest
 
 
-def _spread(rows: np.ndarray, chunk: int = 1000) -> tuple[float, float]:
+def _spread(rows: np.ndarray, chunk: int = 128) -> tuple[float, float]:
     """Mean and standard deviation of the similarity of every pair of distinct rows."""
     total = squares = 0.0
     for start in range(0, len(rows), chunk):
