@@ -28,6 +28,7 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                _http.close_connections()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     else:

@@ -2,16 +2,24 @@
 
 import asyncio
 import json
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from askonce.config import bridge
+from askonce.config import asgi, bridge
 from askonce.config.asgi import application
 from askonce.tickets.actions import do_create_ticket, do_post_message
 from askonce.tickets.models import Attachment, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _bridge_connections_closed() -> Iterator[None]:
+    """As at the server's shutdown: the test database can then be dropped."""
+    yield
+    asgi._http.close_connections()
 
 
 def _client() -> httpx.AsyncClient:
