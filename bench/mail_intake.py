@@ -48,6 +48,38 @@ def messages(count: int, run: int) -> list[tuple[str, bytes]]:
     return built
 
 
+def send_all(
+    port: int, items: list[tuple[str, bytes]], concurrency: int
+) -> tuple[list[float], list[str]]:
+    """Send every (sender, raw) to support@ from `concurrency` smtplib connections at once;
+    returns each mail's seconds until its 250 and the refusals."""
+    pending = iter(items)
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    def client_loop() -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+            while True:
+                with lock:
+                    item = next(pending, None)
+                if item is None:
+                    return
+                started = time.perf_counter()
+                try:
+                    client.sendmail(item[0], ["support@example.com"], item[1])
+                except smtplib.SMTPException as error:
+                    errors.append(str(error)[:200])
+                latencies.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=client_loop) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=900)
+    return latencies, errors
+
+
 def _children(pid: int) -> list[int]:
     try:
         tasks = list(Path(f"/proc/{pid}/task").iterdir())
@@ -99,33 +131,10 @@ def run_once(database: str, count: int, concurrency: int, run: int, port: int) -
             for sender, raw in warm:
                 client.sendmail(sender, ["support@example.com"], raw)
         batch = messages(count, run)
-        pending = iter(batch)
-        lock = threading.Lock()
-        latencies: list[float] = []
-        errors: list[str] = []
-
-        def client_loop() -> None:
-            with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
-                while True:
-                    with lock:
-                        item = next(pending, None)
-                    if item is None:
-                        return
-                    started = time.perf_counter()
-                    try:
-                        client.sendmail(item[0], ["support@example.com"], item[1])
-                    except smtplib.SMTPException as error:
-                        errors.append(str(error)[:200])
-                    latencies.append(time.perf_counter() - started)
-
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        threads = [threading.Thread(target=client_loop) for _ in range(concurrency)]
         started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=900)
+        latencies, errors = send_all(port, batch, concurrency)
         wall = time.perf_counter() - started
         sampling.set()
         tickets = int(

@@ -173,6 +173,23 @@ def article(corpus: Corpus, number: int, seed: int = SEED) -> Article:
     )
 
 
+def indexed_article(item: Article, organization_id: int | None) -> object:
+    """The generated article as the help center indexes it (run with the app's settings)."""
+    from askonce.search.actions import IndexedDocument
+
+    return IndexedDocument(
+        kind="article",
+        ref_id=item.ref_id,
+        title=item.title,
+        body=item.body,
+        url=f"/help/articles/a{item.ref_id}/",
+        visibility=item.visibility,
+        organization_id=organization_id,
+        category=item.category,
+        popularity=item.popularity,
+    )
+
+
 def _vocabulary_sentence(corpus: Corpus, rng: random.Random) -> tuple[str, list[str]]:
     # Features follow a Zipf-like law: a few in thousands of articles, a long tail in a handful.
     def feature() -> str:

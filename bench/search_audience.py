@@ -47,7 +47,7 @@ def build(articles: int) -> None:
 
     from askonce.accounts.actions import do_create_organization, do_create_user
     from askonce.accounts.models import User
-    from askonce.search.actions import IndexedDocument, do_index_documents, do_optimize_index
+    from askonce.search.actions import do_index_documents, do_optimize_index
 
     call_command("migrate", verbosity=0, interactive=False)
     organizations = [
@@ -63,18 +63,9 @@ def build(articles: int) -> None:
     corpus = search_bench.load_corpus()
     started = time.perf_counter()
     do_index_documents(
-        IndexedDocument(
-            kind="article",
-            ref_id=item.ref_id,
-            title=item.title,
-            body=item.body,
-            url=f"/help/articles/a{item.ref_id}/",
-            visibility=item.visibility,
-            organization_id=organizations[item.organization_id - 1].pk
-            if item.organization_id
-            else None,
-            category=item.category,
-            popularity=item.popularity,
+        search_bench.indexed_article(
+            item,
+            organizations[item.organization_id - 1].pk if item.organization_id else None,
         )
         for item in (search_bench.article(corpus, number) for number in range(articles))
     )

@@ -229,7 +229,7 @@ def build(arguments: argparse.Namespace) -> dict:
     from askonce.kb.actions import do_create_article, do_create_category
     from askonce.kb.queries import Owner
     from askonce.questions.models import Question
-    from askonce.search.actions import IndexedDocument, do_index_documents, do_optimize_index
+    from askonce.search.actions import do_index_documents, do_optimize_index
     from askonce.search.embeddings import MODEL_NAME
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -256,18 +256,8 @@ def build(arguments: argparse.Namespace) -> dict:
     started = time.perf_counter()
     articles = [search_bench.article(corpus, number) for number in range(arguments.articles)]
     do_index_documents(
-        IndexedDocument(
-            kind="article",
-            ref_id=item.ref_id,
-            title=item.title,
-            body=item.body,
-            url=f"/help/articles/a{item.ref_id}/",
-            visibility=item.visibility,
-            organization_id=organizations[item.organization_id - 1]
-            if item.organization_id
-            else None,
-            category=item.category,
-            popularity=item.popularity,
+        search_bench.indexed_article(
+            item, organizations[item.organization_id - 1] if item.organization_id else None
         )
         for item in articles
     )

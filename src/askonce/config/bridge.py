@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import connections
+
+from askonce.core.connections import ThreadConnections
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -32,16 +33,11 @@ class SyncDjangoApp:
     def __init__(self, handler: WSGIHandler, *, threads: int) -> None:
         self.handler = handler
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="askonce-http")
-        self.thread_connections: set[Any] = set()  # the pool threads' own, closed on shutdown
+        self.thread_connections = ThreadConnections()  # the pool threads' own
 
     def close_connections(self) -> None:
         """Close the database connections the pool's threads keep (at shutdown)."""
-        for wrapper in list(self.thread_connections):
-            wrapper.inc_thread_sharing()
-            try:
-                wrapper.close()
-            finally:
-                wrapper.dec_thread_sharing()
+        self.thread_connections.close_all()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
@@ -84,7 +80,7 @@ class SyncDjangoApp:
             body.close()
 
     def _run(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], Any]:
-        self.thread_connections.add(connections["default"])
+        self.thread_connections.note()
         started: list[Any] = []
 
         def start_response(

@@ -21,7 +21,7 @@ import nh3
 INTERNAL_HEADER_PREFIX = "x-askonce-"
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 # Control characters, NUL above all: PostgreSQL refuses NUL in text, which would fail intake.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
 _TOO_DEEP = "(The parts of this mail are nested too deeply to read; the original is kept.)"
 _QUOTE_HEADER = re.compile(
@@ -124,7 +124,7 @@ def _header(message: Any, name: str) -> str:
         return ""
     if value is None:
         return ""
-    return _CONTROL.sub("", " ".join(str(value).split()))
+    return CONTROL_CHARACTERS.sub("", " ".join(str(value).split()))
 
 
 def _raw_all(message: Any, name: str) -> list[str]:
@@ -141,7 +141,7 @@ def _raw_all(message: Any, name: str) -> list[str]:
 
 def _raw(message: Any, name: str) -> str:
     values = _raw_all(message, name)
-    return _CONTROL.sub("", " ".join(values[0].split())) if values else ""
+    return CONTROL_CHARACTERS.sub("", " ".join(values[0].split())) if values else ""
 
 
 def _message_ids(value: str) -> list[str]:

@@ -14,7 +14,6 @@ format; `IntakeServer` is this side of it.
 import json
 import logging
 import os
-import pickle
 import select
 import subprocess
 import sys
@@ -34,8 +33,9 @@ from django.db import (
     transaction,
 )
 
+from askonce.core.connections import ThreadConnections
 from askonce.mail.actions import MailRejected, do_receive_mail, do_store_unprocessable_mail
-from askonce.mail.pipe import FRAME, READY
+from askonce.mail.pipe import READY, frame, take_frames
 from askonce.mail.routing import route_for
 from askonce.notify.actions import mail_sent_together
 
@@ -81,7 +81,8 @@ class IntakeServer:
         self.waiting: list[Mail] = []  # PostgreSQL: read, for the next free writer
         self.busy = 0
         self.queue_lock = threading.Lock()
-        self.writer_connections: set[Any] = set()  # closed on stop
+        self.writer_connections = ThreadConnections()  # closed on stop
+        self.buffer = bytearray()  # what the front sent that is not a whole frame yet
 
     # -- the front process -------------------------------------------------------------------
 
@@ -106,12 +107,7 @@ class IntakeServer:
             self.reader.join(timeout=10)
         if self.executor is not None:
             self.executor.shutdown(wait=True)
-        for wrapper in self.writer_connections:  # the writer threads' own connections
-            wrapper.inc_thread_sharing()
-            try:
-                wrapper.close()
-            finally:
-                wrapper.dec_thread_sharing()
+        self.writer_connections.close_all()
 
     def _start_front(self) -> None:
         front = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
@@ -137,13 +133,7 @@ class IntakeServer:
         frames: list[tuple[int, Any]] = []
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            while len(self.buffer) >= FRAME.size:
-                ident, size = FRAME.unpack_from(self.buffer)
-                end = FRAME.size + size
-                if len(self.buffer) < end:
-                    break
-                frames.append((ident, pickle.loads(self.buffer[FRAME.size : end])))  # noqa: S301
-                del self.buffer[:end]
+            frames += take_frames(self.buffer)
             if frames and (wanted or not select.select([source], [], [], 0)[0]):
                 return frames
             if deadline is not None:
@@ -200,10 +190,9 @@ class IntakeServer:
         front = self.front
         if front is None or front.stdin is None:
             return
-        data = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
         try:
             with self.answer_lock:
-                front.stdin.write(FRAME.pack(ident, len(data)) + data)
+                front.stdin.write(frame(ident, reply))
                 front.stdin.flush()
         except (BrokenPipeError, ValueError):  # the front is gone: its sessions with it
             pass
@@ -221,7 +210,7 @@ class IntakeServer:
                 self.executor.submit(self._writer_batch, batch)
 
     def _writer_batch(self, batch: list[Mail]) -> None:
-        self.writer_connections.add(connections["default"])
+        self.writer_connections.note()
         try:
             self._store_and_answer(batch)
         finally:

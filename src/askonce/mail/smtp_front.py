@@ -25,7 +25,6 @@ import ctypes
 import json
 import logging
 import os
-import pickle
 import re
 import signal
 import ssl
@@ -35,13 +34,10 @@ from typing import Any
 from aiosmtpd.controller import UnthreadedController
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-from askonce.mail.parsing import parse_mail
-from askonce.mail.pipe import FRAME, READY
+from askonce.mail.parsing import CONTROL_CHARACTERS, parse_mail
+from askonce.mail.pipe import READY, frame, take_frames
 
 logger = logging.getLogger("askonce.smtpd")
-
-# A NUL in MAIL FROM would make PostgreSQL refuse the row, and the sender retry for days.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class StoreLink(asyncio.Protocol):
@@ -62,9 +58,7 @@ class StoreLink(asyncio.Protocol):
 
     def send(self, ident: int, body: Any) -> None:
         assert self.writer is not None
-        data = pickle.dumps(body, pickle.HIGHEST_PROTOCOL)
-        self.writer.write(FRAME.pack(ident, len(data)))
-        self.writer.write(data)
+        self.writer.write(frame(ident, body))
 
     async def ask(self, *request: Any) -> Any:
         self.next_id += 1
@@ -79,13 +73,7 @@ class StoreLink(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        while len(self.buffer) >= FRAME.size:
-            ident, size = FRAME.unpack_from(self.buffer)
-            end = FRAME.size + size
-            if len(self.buffer) < end:
-                return
-            body = pickle.loads(self.buffer[FRAME.size : end])  # noqa: S301 (our parent)
-            del self.buffer[:end]
+        for ident, body in take_frames(self.buffer):
             answer = self.pending.get(ident)
             if answer is not None and not answer.done():
                 answer.set_result(body)
@@ -116,7 +104,8 @@ class FrontHandler:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
         sender = envelope.mail_from or ""
-        sender = "" if sender == "<>" else _CONTROL.sub("", sender)
+        # A NUL in MAIL FROM would make PostgreSQL refuse the row, and the sender retry for days.
+        sender = "" if sender == "<>" else CONTROL_CHARACTERS.sub("", sender)
         try:
             parsed = parse_mail(raw)
         except Exception:  # MemoryError, RecursionError: the storing process parses and decides

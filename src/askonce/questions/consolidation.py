@@ -84,8 +84,11 @@ def _open_questions(limit: int) -> _Open:
         repeat_of[key] = root
         vectors.append(np.frombuffer(bytes(blob), dtype=np.float32))
         texts.append(text)
-    matrix = np.vstack(vectors) if vectors else np.empty((0, 0), dtype=np.float32)
-    return _Open(keys=keys, repeat_of=repeat_of, vectors=matrix, texts=texts)
+    return _Open(keys=keys, repeat_of=repeat_of, vectors=_matrix(vectors), texts=texts)
+
+
+def _matrix(vectors: list[np.ndarray]) -> np.ndarray:
+    return np.vstack(vectors) if vectors else np.empty((0, 0), dtype=np.float32)
 
 
 def _history(open_keys: list[int], limit: int) -> tuple[np.ndarray, list[str]]:
@@ -104,8 +107,7 @@ def _history(open_keys: list[int], limit: int) -> tuple[np.ndarray, list[str]]:
             continue
         vectors.append(np.frombuffer(bytes(blob), dtype=np.float32))
         texts.append(text)
-    matrix = np.vstack(vectors) if vectors else np.empty((0, 0), dtype=np.float32)
-    return matrix, texts
+    return _matrix(vectors), texts
 
 
 def do_regroup_open_questions(*, limit: int = REGROUP_LIMIT) -> Regrouping:

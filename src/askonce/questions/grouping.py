@@ -194,10 +194,11 @@ def _spread(rows: np.ndarray, chunk: int = 128) -> tuple[float, float]:
     total = squares = 0.0
     for start in range(0, len(rows), chunk):
         scores = (rows[start : start + chunk] @ rows.T).astype(np.float64)
-        for offset in range(len(scores)):  # each pair once: the part right of the diagonal
-            row = scores[offset, start + offset + 1 :]
-            total += float(row.sum())
-            squares += float(row @ row)
-    pairs = len(rows) * (len(rows) - 1) / 2
-    mean = total / pairs
-    return mean, float(np.sqrt(max(squares / pairs - mean * mean, 0.0)))
+        total += float(scores.sum())
+        squares += float(np.square(scores).sum())
+    # Every pair was counted twice, and each row with itself once: take those out.
+    own = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
+    pairs = len(rows) * (len(rows) - 1)
+    mean = (total - float(own.sum())) / pairs
+    mean_square = (squares - float(np.square(own).sum())) / pairs
+    return mean, float(np.sqrt(max(mean_square - mean * mean, 0.0)))
