@@ -14,6 +14,7 @@ Afterwards the tickets are counted: every 250 must be one ticket.
 
 import argparse
 import json
+import os
 import smtplib
 import statistics
 import subprocess
@@ -94,6 +95,31 @@ def _children(pid: int) -> list[int]:
     return children
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by one process."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy so far (from /proc/stat: everything but idle and iowait)."""
+    with open("/proc/stat") as stat:
+        values = [int(value) for value in stat.readline().split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_now(pid: int) -> dict[str, float]:
+    return {
+        "storing": _cpu_seconds(pid),
+        "front": sum(_cpu_seconds(child) for child in _children(pid)),
+        "machine": _machine_busy_seconds(),
+    }
+
+
 def _wait_for_port(port: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -133,10 +159,16 @@ def run_once(database: str, count: int, concurrency: int, run: int, port: int) -
         batch = messages(count, run)
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        cpu_before = _cpu_now(process.pid)
         started = time.perf_counter()
         latencies, errors = send_all(port, batch, concurrency)
         wall = time.perf_counter() - started
+        cpu_after = _cpu_now(process.pid)
         sampling.set()
+        # CPU per message: the storing process, the SMTP front, and the rest of the machine (the
+        # clients, and on PostgreSQL the database server).
+        cpu = {key: (cpu_after[key] - cpu_before[key]) * 1000 / count for key in cpu_before}
+        cpu["other"] = cpu["machine"] - cpu["storing"] - cpu["front"]
         tickets = int(
             instance.run_python(
                 "-c",
@@ -157,6 +189,7 @@ def run_once(database: str, count: int, concurrency: int, run: int, port: int) -
             "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
             "p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 1),
             "errors": len(errors),
+            "cpu_ms_per_message": {key: round(value, 2) for key, value in cpu.items()},
             "email_tickets_in_db": tickets,
             "expected_in_db": count + len(warm),
             "peak_rss_mib": round(peak["rss"] / 1024, 1),

@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--c", type=int, default=16)
     parser.add_argument("--top", type=int, default=60)
     arguments = parser.parse_args()
-    instance = Instance(database=arguments.db, name="profile-mail").create()
+    instance = Instance(database=arguments.db, name="profile_mail").create()
     try:
         with tempfile.TemporaryDirectory() as scratch:
             batch_file = Path(scratch) / "messages.pickle"

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from askonce.accounts.models import ApiToken, Organization, OrganizationDomain, Plan, User
 from askonce.accounts.queries import (
+    forget_absent_person,
     forget_cached_tokens,
     forget_organizations,
     known_person,
@@ -15,6 +16,7 @@ from askonce.accounts.queries import (
     remember_person,
 )
 from askonce.accounts.tokens import hash_token, new_token
+from askonce.core.batch import own_savepoint
 from askonce.core.errors import InvalidInput
 from askonce.core.events import record_event
 from askonce.core.rows import insert_row
@@ -65,9 +67,11 @@ def do_create_user(
     if kind == User.Kind.STAFF and organization is not None:
         raise InvalidInput("Staff users do not belong to a customer organization.")
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=own_savepoint()):
             user = _insert_user(email, password, kind, full_name, organization, time_zone, is_admin)
     except IntegrityError as error:  # the unique email, also when two requests race
+        if not own_savepoint():
+            raise  # in an all-or-nothing batch (core/batch.py): undone whole and tried again
         raise InvalidInput(f"A user with the email {email} already exists.") from error
     return user
 
@@ -119,10 +123,15 @@ def _insert_user(
 
 def do_find_or_create_contact(*, email: str, full_name: str = "") -> User:
     """The contact for an email address; new addresses join the organization owning the domain."""
+    return do_get_or_create_contact(email=email, full_name=full_name)[0]
+
+
+def do_get_or_create_contact(*, email: str, full_name: str = "") -> tuple[User, bool]:
+    """`do_find_or_create_contact`, and whether the contact is new."""
     email = email.strip().lower()
     existing = known_person(email)
     if existing is not None:
-        return existing
+        return existing, False
     try:
         contact = do_create_user(
             email=email,
@@ -136,9 +145,10 @@ def do_find_or_create_contact(*, email: str, full_name: str = "") -> User:
         raced = User.objects.select_related("organization").filter(email=email).first()
         if raced is None:
             raise
-        return raced
+        return raced, False
+    forget_absent_person(email)  # a batch that looked them up as unknown asks the database again
     transaction.on_commit(lambda: remember_person(contact))  # their next ticket needs no look-up
-    return contact
+    return contact, True
 
 
 def do_create_api_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:

@@ -1,5 +1,8 @@
 """Reads about people: who a bearer token belongs to, contacts by address."""
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection
@@ -51,7 +54,47 @@ _domain_cache: TimedCache[tuple[Organization | None]] = TimedCache(PERSON_CACHE_
 
 def known_person(email: str) -> User | None:
     """The user with this (normalized) address, with its organization loaded; None if unknown."""
+    absent = _absent_people.get()
+    if absent is not None and email in absent:
+        return None
     return _person_cache.get(email, lambda: _load_person(email))
+
+
+# Addresses a batch looked up and found unknown (`people_looked_up`), while its block is open.
+_absent_people: ContextVar[set[str] | None] = ContextVar("askonce_absent_people", default=None)
+
+
+@contextmanager
+def people_looked_up(emails: Iterable[str]) -> Iterator[None]:
+    """For a batch that will ask `known_person` about each of these (normalized) addresses:
+    one query for all of them. Those found are cached as usual; those not found are answered
+    None without a query inside the block, until `forget_absent_person` (a contact just
+    created) sends that address back to the database."""
+    normalized = {email.strip().lower() for email in emails if email}
+    wanted = sorted(email for email in normalized if not _person_cache.holds(email))
+    found: set[str] = set()
+    if wanted:
+        with connection.cursor() as cursor:
+            cursor.execute(_PEOPLE_BY_EMAIL.format(", ".join(["%s"] * len(wanted))), wanted)
+            rows = cursor.fetchall()
+            columns = [column[0] for column in cursor.description]
+        for row in rows:
+            user = _with_organization(_user_from_row(columns, row))
+            remember_person(user)
+            found.add(user.email)
+    absent = set(wanted) - found
+    _look_up_domains({email.rpartition("@")[2] for email in absent})  # new contacts join them
+    token = _absent_people.set(absent)
+    try:
+        yield
+    finally:
+        _absent_people.reset(token)
+
+
+def forget_absent_person(email: str) -> None:
+    absent = _absent_people.get()
+    if absent is not None:
+        absent.discard(email)
 
 
 def remember_person(user: User) -> None:
@@ -60,6 +103,7 @@ def remember_person(user: User) -> None:
 
 
 _PERSON_BY_EMAIL = 'SELECT * FROM "accounts_user" WHERE "email" = %s'
+_PEOPLE_BY_EMAIL = 'SELECT * FROM "accounts_user" WHERE "email" IN ({})'
 
 
 def _load_person(email: str) -> User | None:
@@ -69,8 +113,11 @@ def _load_person(email: str) -> User | None:
         cursor.execute(_PERSON_BY_EMAIL, [email])
         row = cursor.fetchone()
         columns = [column[0] for column in cursor.description] if row else []
-    user = _user_from_row(columns, row) if row else None
-    if user is not None and user.organization_id is not None:
+    return _with_organization(_user_from_row(columns, row)) if row else None
+
+
+def _with_organization(user: User) -> User:
+    if user.organization_id is not None:
         organization = organization_by_id(user.organization_id)
         if organization is not None:
             user.organization = organization
@@ -119,6 +166,21 @@ def organization_for_domain(domain: str) -> Organization | None:
 def _load_domain_owner(domain: str) -> Organization | None:
     owner = OrganizationDomain.objects.filter(domain=domain).select_related("organization").first()
     return owner.organization if owner else None
+
+
+def _look_up_domains(domains: set[str]) -> None:
+    """Cache which organization owns each of these domains (or none), in one query."""
+    wanted = [domain for domain in domains if domain and not _domain_cache.holds(domain)]
+    if not wanted:
+        return
+    owners = {
+        owner.domain: owner.organization
+        for owner in OrganizationDomain.objects.filter(domain__in=wanted).select_related(
+            "organization"
+        )
+    }
+    for domain in wanted:
+        _domain_cache.put(domain, (owners.get(domain),))
 
 
 def forget_organizations() -> None:

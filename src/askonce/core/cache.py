@@ -27,11 +27,19 @@ class TimedCache[Value]:
             return entry[1]
         value = load()
         if value is not None:
-            with self._lock:
-                if len(self._entries) >= self.max_entries:
-                    self._entries.clear()
-                self._entries[key] = (now + self.seconds, value)
+            self.put(key, value)
         return value
+
+    def put(self, key: object, value: Value) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + self.seconds, value)
+
+    def holds(self, key: object) -> bool:
+        """Whether `get(key)` would answer without loading."""
+        entry = self._entries.get(key)
+        return entry is not None and entry[0] > time.monotonic()
 
     def forget(self, key: object) -> None:
         self._entries.pop(key, None)

@@ -12,8 +12,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from askonce.core.batch import insert_row_later
 from askonce.core.models import Event
-from askonce.core.rows import insert_row
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,9 @@ def record_event(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> Event:
-    # Every action records one: a prepared INSERT (core/rows.py) instead of building it each time.
-    event = insert_row(
+    # Every action records one: a prepared INSERT (core/rows.py) instead of building it each time;
+    # in an all-or-nothing batch, one INSERT for all the batch's events (core/batch.py).
+    event = insert_row_later(
         Event(
             occurred_at=timezone.now(),
             verb=verb,

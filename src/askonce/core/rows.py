@@ -43,15 +43,77 @@ def insert_row[M: Model](row: M, *, using: str = "default", skip_own_save: bool 
     override does nothing for this row (a contact without a password: `AbstractBaseUser.save`
     only adds a password-changed hook).
     """
-    model = type(row)
+    prepared = _prepared(type(row), using, skip_own_save)
+    values = None if prepared is None or row.pk is not None else _values(row, prepared, using)
+    if prepared is None or values is None:
+        row.save(force_insert=True, using=using)
+        return row
+    connection = connections[using]
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(prepared[0], values)
+        row.pk = cursor.fetchone()[0]
+    _saved(row, using)
+    return row
+
+
+def insert_rows[M: Model](rows: list[M], *, using: str = "default") -> list[M]:
+    """INSERT new rows of one model as `insert_row` does each, in one statement, and set their
+    ids (where the database returns the ids of a multi-row INSERT: PostgreSQL, SQLite 3.35+).
+
+    Rows `insert_row` would hand to `save()` still go one by one.
+    """
+    if not rows:
+        return rows
+    model = type(rows[0])
+    if any(type(row) is not model for row in rows):
+        raise ValueError("insert_rows takes rows of one model")
+    prepared = _prepared(model, using, False)
+    connection = connections[using]
+    if prepared is None or not connection.features.can_return_rows_from_bulk_insert:
+        return [insert_row(row, using=using) for row in rows]
+    plain: list[tuple[M, list[Any]]] = []
+    for row in rows:
+        values = None if row.pk is not None else _values(row, prepared, using)
+        if values is None:
+            insert_row(row, using=using)
+        else:
+            plain.append((row, values))
+    for start in range(0, len(plain), _MAX_ROWS_PER_STATEMENT):
+        chunk = plain[start : start + _MAX_ROWS_PER_STATEMENT]
+        statement, by_column = _multi_row_statement(model, using, len(chunk))
+        if by_column:  # one array per column (PostgreSQL's INSERT ... SELECT FROM UNNEST)
+            parameters = [
+                list(column) for column in zip(*(values for _, values in chunk), strict=True)
+            ]
+        else:  # VALUES (...), (...)
+            parameters = [value for _, values in chunk for value in values]
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+            cursor.execute(statement, parameters)
+            ids = [returned[0] for returned in cursor.fetchall()]
+        if len(ids) != len(chunk):
+            raise RuntimeError(f"{model._meta.label}: {len(chunk)} rows written, {len(ids)} ids")
+        for (row, _), pk in zip(chunk, ids, strict=True):
+            row.pk = pk
+            _saved(row, using)
+    return rows
+
+
+_MAX_ROWS_PER_STATEMENT = 500  # SQLite takes at most 32,766 parameters in one statement
+
+
+def _prepared(model: type[Model], using: str, skip_own_save: bool) -> _Prepared | None:
+    """The model's prepared INSERT, or None when its rows must go through save()."""
     key = (model, using, skip_own_save)
     if key not in _statements:
         _statements[key] = _build_statement(model, using, skip_own_save)
-    prepared = _statements[key]
-    if prepared is None or row.pk is not None or _has_save_receivers(model):
-        row.save(force_insert=True, using=using)
-        return row
-    statement, fields, unchanged = prepared
+    if _has_save_receivers(model):
+        return None
+    return _statements[key]
+
+
+def _values(row: Model, prepared: _Prepared, using: str) -> list[Any] | None:
+    """The row's values as `save()` would send them; None if one is an expression (save() it)."""
+    _, fields, unchanged = prepared
     row._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
     connection = connections[using]
     values = []
@@ -61,15 +123,45 @@ def insert_row[M: Model](row: M, *, using: str = "default", skip_own_save: bool 
             values.append(value)
             continue
         if hasattr(value, "resolve_expression"):  # F(), Now(), DatabaseDefault...
-            row.save(force_insert=True, using=using)
-            return row
+            return None
         values.append(field.get_db_prep_save(value, connection))
-    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-        cursor.execute(statement, values)
-        row.pk = cursor.fetchone()[0]
+    return values
+
+
+def _saved(row: Model, using: str) -> None:
     row._state.db = using
     row._state.adding = False
-    return row
+
+
+_multi_row: dict[tuple[type[Model], str, int], tuple[str, bool]] = {}
+
+
+def _multi_row_statement(model: type[Model], using: str, count: int) -> tuple[str, bool]:
+    """Django's own INSERT of `count` rows, RETURNING their ids in order (what bulk_create
+    relies on), built once per model, database and count; and whether it takes one array per
+    column (PostgreSQL: UNNEST) rather than one placeholder per value."""
+    key = (model, using, count)
+    built = _multi_row.get(key)
+    if built is None:
+        meta = model._meta
+        fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+        query = InsertQuery(model)
+        query.insert_values(fields, [model() for _ in range(count)])
+        compiler = query.get_compiler(using=using)
+        compiler.returning_fields = meta.db_returning_fields
+        statements = compiler.as_sql()
+        if len(statements) != 1:
+            raise RuntimeError(f"no multi-row INSERT for {meta.label}")
+        statement, parameters = statements[0]
+        placeholders = statement.count("%s")
+        if placeholders == len(fields) * count and len(parameters) == placeholders:
+            built = (statement, False)
+        elif placeholders == len(fields) and "UNNEST" in statement and count > 1:
+            built = (statement, True)
+        else:
+            raise RuntimeError(f"no multi-row INSERT for {meta.label}")
+        _multi_row[key] = built
+    return built
 
 
 def _has_save_receivers(model: type[Model]) -> bool:

@@ -6,20 +6,24 @@ transient fault (database locked or down, disk full) raises, and the caller answ
 """
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from askonce.accounts.actions import do_find_or_create_contact
+from askonce.accounts.actions import do_get_or_create_contact
 from askonce.accounts.models import Plan, User
+from askonce.accounts.queries import people_looked_up
+from askonce.core.batch import all_or_nothing, insert_row_later, own_savepoint
 from askonce.core.errors import DomainError
-from askonce.core.rows import find_row, insert_row
+from askonce.core.rows import find_row
 from askonce.mail import routing
 from askonce.mail.models import InboundMail, Outcome
 from askonce.mail.parsing import ParsedMail, parse_mail
-from askonce.notify.actions import do_queue_email, thread_root_id
+from askonce.notify.actions import do_queue_email, mail_sent_together, thread_root_id
 from askonce.notify.queries import mails_sent_recently, thread_of
 from askonce.teams.queries import team_ids_of
 from askonce.tickets.actions import (
@@ -29,6 +33,8 @@ from askonce.tickets.actions import (
     ticket_url,
 )
 from askonce.tickets.models import Priority, Status, Ticket, Visibility
+
+logger = logging.getLogger(__name__)
 
 _EARLIER = ("id", "outcome", "ticket_id")
 _SUBJECT_TAG = re.compile(r"\[#(\d{1,12})\]")
@@ -42,12 +48,16 @@ class Intake:
     code: int
     text: str
     outcome: str
-    inbound_id: int | None = None
+    inbound: InboundMail | int | None = None  # the stored row (its id once written), or its id
     ticket_id: int | None = None
 
     @property
     def smtp_reply(self) -> str:
         return f"{self.code} {self.text}"
+
+    @property
+    def inbound_id(self) -> int | None:
+        return self.inbound.pk if isinstance(self.inbound, InboundMail) else self.inbound
 
 
 class MailRejected(DomainError):
@@ -62,6 +72,56 @@ def dedup_key_for(parsed: ParsedMail, sha256: str) -> str:
     return f"mid:{parsed.message_id}"[:300] if parsed.message_id else f"sha:{sha256}"
 
 
+def do_receive_mails(messages: list[dict[str, Any]]) -> list[Intake | Exception]:
+    """Store messages that arrived together (`do_receive_mail`'s arguments each) in one
+    transaction, and return each one's Intake or the exception it failed with.
+
+    First all or nothing (core/batch.py): no savepoint per message, one look-up of the batch's
+    duplicates and senders, and the rows nobody refers to written together at the end, about
+    half the statements. If anything fails, that attempt is undone and the batch is stored
+    again message by message, each in its own savepoint, so a bad message fails alone. If the
+    commit fails, nothing of the batch is stored, and every message gets that error.
+    """
+    for message in messages:
+        if message.get("parsed") is None:
+            message["parsed"] = parse_mail(message["raw"])
+    try:
+        with transaction.atomic(), mail_sent_together():
+            known = _earlier_copies(messages)
+            senders = [message["parsed"].from_address for message in messages]
+            with people_looked_up(senders), all_or_nothing():
+                outcomes: list[Intake | Exception] = [
+                    do_receive_mail(**message, known_earlier=known) for message in messages
+                ]
+        return outcomes
+    except Exception as error:
+        logger.debug("storing %d message(s) at once failed (%r); one by one", len(messages), error)
+    outcomes = []
+    try:
+        with transaction.atomic(), mail_sent_together():
+            for message in messages:
+                try:
+                    outcomes.append(do_receive_mail(**message))  # in its own savepoint
+                except Exception as error:
+                    outcomes.append(error)
+    except Exception as error:  # the commit failed: nothing of this batch is stored
+        logger.exception("committing a batch of %d message(s) failed", len(messages))
+        return [error] * len(messages)
+    return outcomes
+
+
+def _earlier_copies(messages: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
+    """The batch's messages already stored, by dedup key: one query for all of them. Two copies
+    of one message in the batch: the second is written as new and fails on the unique key, and
+    the batch is stored again one by one, where it is found."""
+    keys = [
+        dedup_key_for(message["parsed"], hashlib.sha256(message["raw"]).hexdigest())
+        for message in messages
+    ]
+    rows = InboundMail.objects.filter(dedup_key__in=keys).values_list("dedup_key", *_EARLIER)
+    return {row[0]: row[1:] for row in rows}
+
+
 def do_receive_mail(
     *,
     raw: bytes,
@@ -69,11 +129,13 @@ def do_receive_mail(
     recipients: list[str],
     channel: str,
     parsed: ParsedMail | None = None,
+    known_earlier: dict[str, tuple[Any, ...]] | None = None,
 ) -> Intake:
     """Store and act on one message. Idempotent: the same message again changes nothing.
 
     `parsed` is `parse_mail(raw)` when the caller has it already (the SMTP server parses in a
-    process of its own)."""
+    process of its own); `known_earlier`, the stored messages among a batch's, when the caller
+    looked them up for all at once (`do_receive_mails`)."""
     routes = [route for route in map(routing.route_for, recipients) if route is not None]
     if not routes:
         raise MailRejected(550, f"5.1.1 No mailbox here for {', '.join(recipients)}")
@@ -85,9 +147,13 @@ def do_receive_mail(
     try:
         # Every statement of this message in one savepoint (the only one of its own: callers in
         # a batch rely on it), so a message that fails, even on a read (PostgreSQL refuses some
-        # bytes), rolls back only itself and never spoils the transaction of its batch.
-        with transaction.atomic():
-            earlier = find_row(InboundMail, "dedup_key", dedup_key, _EARLIER)
+        # bytes), rolls back only itself and never spoils the transaction of its batch. In an
+        # all-or-nothing batch, no savepoint: a failure undoes the batch (core/batch.py).
+        with transaction.atomic(savepoint=own_savepoint()):
+            if known_earlier is None:
+                earlier = find_row(InboundMail, "dedup_key", dedup_key, _EARLIER)
+            else:
+                earlier = known_earlier.get(dedup_key)
             if earlier is not None:
                 return Intake(250, "2.0.0 Already received", earlier[1], earlier[0], earlier[2])
             inbound = InboundMail(
@@ -105,14 +171,16 @@ def do_receive_mail(
             intake = _act(inbound, parsed, route, envelope_sender)
             inbound.outcome = intake.outcome
             inbound.detail = intake.text
-            insert_row(inbound)
+            insert_row_later(inbound)
     except IntegrityError:
+        if not own_savepoint():
+            raise  # the batch is undone and stored again one by one
         # The same message arrived twice at once (a retrying client); the other copy won.
         won = InboundMail.objects.filter(dedup_key=dedup_key).first()
         if won is None:
             raise
-        return Intake(250, "2.0.0 Already received", won.outcome, won.pk, won.ticket_id)
-    return Intake(intake.code, intake.text, intake.outcome, inbound.pk, intake.ticket_id)
+        return Intake(250, "2.0.0 Already received", won.outcome, won, won.ticket_id)
+    return Intake(intake.code, intake.text, intake.outcome, inbound, intake.ticket_id)
 
 
 def _act(inbound: InboundMail, parsed: ParsedMail, route: routing.Route, envelope: str) -> Intake:
@@ -131,25 +199,23 @@ def _act(inbound: InboundMail, parsed: ParsedMail, route: routing.Route, envelop
         raise MailRejected(550, "5.1.7 The message has no usable From address")
 
     ticket = _threaded_ticket(parsed)
-    author = _person(parsed)
+    author, new_author = do_get_or_create_contact(
+        email=parsed.from_address, full_name=parsed.from_name
+    )
     if ticket is not None and ticket.status == Status.CLOSED and author.is_contact:
-        return _open_ticket(inbound, parsed, author, route, follows=ticket)
+        return _open_ticket(inbound, parsed, author, route, new_author, follows=ticket)
     if ticket is not None and _may_reply(author, ticket, route):
         return _add_to_ticket(inbound, parsed, ticket, author, route)
     if author.is_staff_member:
         raise MailRejected(
             550, "5.7.1 Staff mail must answer a ticket's notification; this one matches none"
         )
-    return _open_ticket(inbound, parsed, author, route, claimed=ticket)
+    return _open_ticket(inbound, parsed, author, route, new_author, claimed=ticket)
 
 
 def _subject(parsed: ParsedMail) -> str:
     cleaned = "".join(ch for ch in parsed.subject if ch.isprintable()).strip()
     return cleaned or "(no subject)"
-
-
-def _person(parsed: ParsedMail) -> User:
-    return do_find_or_create_contact(email=parsed.from_address, full_name=parsed.from_name)
 
 
 def _threaded_ticket(parsed: ParsedMail) -> Ticket | None:
@@ -218,6 +284,7 @@ def _open_ticket(
     parsed: ParsedMail,
     requester: User,
     route: routing.Route,
+    new_requester: bool,
     *,
     claimed: Ticket | None = None,
     follows: Ticket | None = None,
@@ -256,16 +323,17 @@ def _open_ticket(
     )
     inbound.ticket = ticket
     inbound.ticket_message = ticket.opening_message
-    _acknowledge(ticket, requester, explanation)
+    _acknowledge(ticket, requester, explanation, new_requester)
     return Intake(
         250, f"2.0.0 Ok: ticket #{ticket.pk}", Outcome.TICKET_CREATED, ticket_id=ticket.pk
     )
 
 
-def _acknowledge(ticket: Ticket, requester: User, explanation: str) -> None:
+def _acknowledge(ticket: Ticket, requester: User, explanation: str, new_requester: bool) -> None:
     kind = "explanation" if explanation else "acknowledgement"
     if (
         not explanation
+        and not new_requester  # a contact created by this mail has had no mail from us
         and mails_sent_recently(recipient=requester.email, kind=kind)
         >= settings.ACKNOWLEDGEMENTS_PER_HOUR
     ):

@@ -30,14 +30,12 @@ from django.db import (
     close_old_connections,
     connection,
     connections,
-    transaction,
 )
 
 from askonce.core.connections import ThreadConnections
-from askonce.mail.actions import MailRejected, do_receive_mail, do_store_unprocessable_mail
+from askonce.mail.actions import MailRejected, do_receive_mails, do_store_unprocessable_mail
 from askonce.mail.pipe import READY, frame, take_frames
 from askonce.mail.routing import route_for
-from askonce.notify.actions import mail_sent_together
 
 logger = logging.getLogger("askonce.smtpd")
 
@@ -238,25 +236,13 @@ class IntakeServer:
 
 
 def store_batch(messages: list[dict[str, Any]]) -> list[Any]:
-    """Each message's Intake, or the exception it failed with; one commit for all of them."""
+    """Each message's Intake, or the exception it failed with; one commit for all of them
+    (`do_receive_mails`)."""
     close_old_connections()
-    outcomes: list[Any] = []
     try:
-        # The batch's acknowledgements go to the worker as one task (notify.actions).
-        with transaction.atomic(), mail_sent_together():
-            for message in messages:
-                try:
-                    # In a savepoint of its own (do_receive_mail's): a bad message rolls back
-                    # only itself.
-                    outcomes.append(do_receive_mail(**message))
-                except Exception as error:  # answered per message by smtp_reply
-                    outcomes.append(error)
-    except Exception as error:  # the commit failed: nothing of this batch is stored
-        logger.exception("committing a batch of %d message(s) failed", len(messages))
-        return [error] * len(messages)
+        return list(do_receive_mails(messages))
     finally:
         close_old_connections()
-    return outcomes
 
 
 def smtp_reply(outcome: Any, raw: bytes, sender: str, recipients: list[str]) -> str:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.tasks import task_backends
 from django_tasks_db.backend import DatabaseBackend
 
+from askonce.core.batch import insert_row_later
 from askonce.core.rows import insert_row
 from askonce.notify.models import OutboundMail
 from askonce.notify.tasks import send_outbound_mail, send_outbound_mails
@@ -40,23 +41,22 @@ def do_queue_email(
     unique = [address for address in unique if "\n" not in address and "\r" not in address]
     if not unique:
         return None
-    outbound = insert_row(
-        OutboundMail(
-            message_id=f"{uuid.uuid4().hex}@{settings.MAIL_DOMAIN}",
-            thread=thread,
-            kind=kind,
-            recipients=", ".join(unique),
-            subject=_one_line(subject),
-            body=body,
-            reply_to=_one_line(reply_to),
-            from_email=_one_line(from_email),
-        )
+    outbound = OutboundMail(
+        message_id=f"{uuid.uuid4().hex}@{settings.MAIL_DOMAIN}",
+        thread=thread,
+        kind=kind,
+        recipients=", ".join(unique),
+        subject=_one_line(subject),
+        body=body,
+        reply_to=_one_line(reply_to),
+        from_email=_one_line(from_email),
     )
     held = _held_mail.get()
     if held is not None:
-        held.append(outbound.pk)
+        # Its id is needed only when the block ends (in a batch, written with the others then).
+        held.append(insert_row_later(outbound))
     else:
-        _enqueue_with_the_change(send_outbound_mail, outbound.pk)
+        _enqueue_with_the_change(send_outbound_mail, insert_row(outbound).pk)
     return outbound
 
 
@@ -70,8 +70,8 @@ def _enqueue_with_the_change(task: Any, argument: Any) -> None:
         transaction.on_commit(lambda: task.enqueue(argument), robust=True)
 
 
-# Ids of mail queued inside `mail_sent_together()`, when one is open in this context.
-_held_mail: ContextVar[list[int] | None] = ContextVar("askonce_held_mail", default=None)
+# Mail queued inside `mail_sent_together()`, when one is open in this context.
+_held_mail: ContextVar[list[OutboundMail] | None] = ContextVar("askonce_held_mail", default=None)
 
 
 @contextmanager
@@ -82,13 +82,17 @@ def mail_sent_together() -> Iterator[None]:
     acknowledgement per new ticket): one task row instead of one per mail, enqueued inside the
     caller's transaction, so the mail still goes out if and only if it commits. A mail whose
     savepoint was rolled back is skipped by the task. If the block raises, nothing is enqueued
-    (the caller's transaction is expected to roll back).
+    (the caller's transaction is expected to roll back). Inside an all-or-nothing batch
+    (core/batch.py), open this block outside the batch's, so the mail is written before its ids
+    are handed over.
     """
-    held: list[int] = []
+    held: list[OutboundMail] = []
     token = _held_mail.set(held)
     try:
         yield
     finally:
         _held_mail.reset(token)
+    if any(outbound.pk is None for outbound in held):
+        raise RuntimeError("mail_sent_together() ended before the batch's rows were written")
     if held:
-        _enqueue_with_the_change(send_outbound_mails, held)
+        _enqueue_with_the_change(send_outbound_mails, [outbound.pk for outbound in held])
