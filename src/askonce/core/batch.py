@@ -60,3 +60,10 @@ def insert_row_later[M: Model](row: M) -> M:
         return insert_row(row)
     rows.append(row)
     return row
+
+
+def rows_waiting[M: Model](model: type[M]) -> list[M]:
+    """The rows of `model` deferred in the enclosing batch and not written yet (none outside
+    one): a read that must see the batch's own changes adds them."""
+    rows = _later.get()
+    return [row for row in rows or () if type(row) is model]  # type: ignore[misc]

@@ -19,7 +19,7 @@ from askonce.accounts.models import Plan, User
 from askonce.accounts.queries import people_looked_up
 from askonce.core.batch import all_or_nothing, insert_row_later, own_savepoint
 from askonce.core.errors import DomainError
-from askonce.core.rows import find_row
+from askonce.core.rows import find_row, find_rows
 from askonce.mail import routing
 from askonce.mail.models import InboundMail, Outcome
 from askonce.mail.parsing import ParsedMail, parse_mail
@@ -86,6 +86,10 @@ def do_receive_mails(messages: list[dict[str, Any]]) -> list[Intake | Exception]
         if message.get("parsed") is None:
             message["parsed"] = parse_mail(message["raw"])
     try:
+        if _refer_to_each_other(messages):
+            # The later one threads to the earlier one's row, which all or nothing writes only
+            # at the end: one by one instead.
+            raise _OneByOne
         with transaction.atomic(), mail_sent_together():
             known = _earlier_copies(messages)
             senders = [message["parsed"].from_address for message in messages]
@@ -110,6 +114,18 @@ def do_receive_mails(messages: list[dict[str, Any]]) -> list[Intake | Exception]
     return outcomes
 
 
+class _OneByOne(Exception):
+    pass
+
+
+def _refer_to_each_other(messages: list[dict[str, Any]]) -> bool:
+    ids = {message["parsed"].message_id for message in messages} - {""}
+    return any(
+        ids.intersection([*message["parsed"].in_reply_to, *message["parsed"].references])
+        for message in messages
+    )
+
+
 def _earlier_copies(messages: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
     """The batch's messages already stored, by dedup key: one query for all of them. Two copies
     of one message in the batch: the second is written as new and fails on the unique key, and
@@ -118,7 +134,7 @@ def _earlier_copies(messages: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]
         dedup_key_for(message["parsed"], hashlib.sha256(message["raw"]).hexdigest())
         for message in messages
     ]
-    rows = InboundMail.objects.filter(dedup_key__in=keys).values_list("dedup_key", *_EARLIER)
+    rows = find_rows(InboundMail, "dedup_key", keys, ("dedup_key", *_EARLIER))
     return {row[0]: row[1:] for row in rows}
 
 

@@ -237,12 +237,24 @@ class IntakeServer:
 
 def store_batch(messages: list[dict[str, Any]]) -> list[Any]:
     """Each message's Intake, or the exception it failed with; one commit for all of them
-    (`do_receive_mails`)."""
-    close_old_connections()
-    try:
-        return list(do_receive_mails(messages))
-    finally:
+    (`do_receive_mails`).
+
+    The thread's connection is looked at (`close_old_connections`: with health checks on, one
+    round trip) at most once a second while all goes well, and after any batch with a failure,
+    so a connection the database dropped costs one batch's 451s, then is replaced."""
+    now = time.monotonic()
+    if now - getattr(_connection_checked, "at", 0.0) >= CONNECTION_CHECK_SECONDS:
         close_old_connections()
+        _connection_checked.at = now
+    outcomes = list(do_receive_mails(messages))
+    if any(isinstance(outcome, BaseException) for outcome in outcomes):
+        close_old_connections()
+        _connection_checked.at = 0.0
+    return outcomes
+
+
+CONNECTION_CHECK_SECONDS = 1.0
+_connection_checked = threading.local()
 
 
 def smtp_reply(outcome: Any, raw: bytes, sender: str, recipients: list[str]) -> str:

@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from askonce.core.batch import rows_waiting
 from askonce.core.errors import Forbidden, NotFound
 from askonce.notify.models import OutboundMail, WebhookDelivery, WebhookEndpoint
 
@@ -39,7 +40,10 @@ def mails_sent_recently(*, recipient: str, kind: str, hours: int = 1) -> int:
             'WHERE "kind" = %s AND "recipients" = %s AND "created_at" >= %s',
             [kind, recipient, connection.ops.adapt_datetimefield_value(since)],
         )
-        return int(cursor.fetchone()[0])
+        stored = int(cursor.fetchone()[0])
+    # Mail queued earlier in the same all-or-nothing batch is not written yet (core/batch.py).
+    waiting = rows_waiting(OutboundMail)
+    return stored + sum(1 for mail in waiting if mail.kind == kind and mail.recipients == recipient)
 
 
 def person_has_webhooks(user: Any) -> bool:

@@ -65,3 +65,21 @@ def test_fields_with_their_own_preparing_are_always_prepared() -> None:
 
     assert _unchanged_types(DateTimeField(), connection) == ()
     assert _unchanged_types(JSONField(), connection) == ()
+
+
+@pytest.mark.django_db
+def test_find_rows_reads_every_match_in_one_statement(django_assert_num_queries) -> None:
+    from askonce.core.rows import find_rows
+
+    for key in ("mid:one", "mid:two"):
+        insert_row(
+            InboundMail(
+                channel="smtp", dedup_key=key, sha256="0" * 64, size=1, outcome="loop", raw=b"x"
+            )
+        )
+    with django_assert_num_queries(1):
+        found = find_rows(
+            InboundMail, "dedup_key", ["mid:one", "mid:none", "mid:two"], ("dedup_key", "size")
+        )
+    assert sorted(found) == [("mid:one", 1), ("mid:two", 1)]
+    assert find_rows(InboundMail, "dedup_key", [], ("id",)) == []

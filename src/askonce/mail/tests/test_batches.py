@@ -135,3 +135,27 @@ def test_a_batch_looks_its_senders_up_at_once(acme, django_assert_num_queries) -
     assert alice is not None and alice.organization is not None
     assert alice.organization.name == "Acme Streaming"
     assert nobody is None
+
+
+@pytest.mark.django_db
+def test_a_follow_up_in_the_same_batch_threads_to_the_first_mail(acme) -> None:
+    first = _message("dave@newco.example", "Printer down", message_id="first-of-two")
+    follow_up = _message("dave@newco.example", "Also the scanner", message_id="second-of-two")
+    follow_up["raw"] = follow_up["raw"].replace(
+        b"Message-ID:", b"In-Reply-To: <first-of-two@mail.test>\r\nMessage-ID:"
+    )
+    outcomes = do_receive_mails([first, follow_up])
+    assert isinstance(outcomes[0], Intake) and isinstance(outcomes[1], Intake)
+    assert outcomes[0].outcome == Outcome.TICKET_CREATED
+    assert outcomes[1].outcome == Outcome.MESSAGE_ADDED
+    assert outcomes[1].ticket_id == outcomes[0].ticket_id
+
+
+@pytest.mark.django_db
+def test_the_acknowledgement_limit_counts_the_batch_own_mail(acme, settings) -> None:
+    settings.ACKNOWLEDGEMENTS_PER_HOUR = 2
+    batch = [_message("alice@acme.example", f"Flood {index}") for index in range(5)]
+    outcomes = do_receive_mails(batch)
+    assert all(isinstance(outcome, Intake) for outcome in outcomes), outcomes
+    assert Ticket.objects.filter(subject__startswith="Flood").count() == 5
+    assert OutboundMail.objects.filter(recipients="alice@acme.example").count() == 2
