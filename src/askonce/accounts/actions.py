@@ -14,12 +14,12 @@ from askonce.accounts.queries import (
     known_person,
     organization_for_domain,
     remember_person,
+    remember_person_in_batch,
 )
 from askonce.accounts.tokens import hash_token, new_token
-from askonce.core.batch import own_savepoint
+from askonce.core.batch import insert_row_later, own_savepoint
 from askonce.core.errors import InvalidInput
 from askonce.core.events import record_event
-from askonce.core.rows import insert_row
 from askonce.core.text import clean_line
 
 
@@ -99,7 +99,7 @@ def _insert_user(
         # What set_unusable_password() stores ("!" and 40 random characters), without drawing
         # the characters one by one from the system's random source.
         user.password = UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
-        insert_row(user, skip_own_save=True)
+        insert_row_later(user, needs_id=True, skip_own_save=True)  # deferred in a batch
     else:
         user = User.objects.create_user(
             email,
@@ -146,7 +146,10 @@ def do_get_or_create_contact(*, email: str, full_name: str = "") -> tuple[User, 
         if raced is None:
             raise
         return raced, False
-    forget_absent_person(email)  # a batch that looked them up as unknown asks the database again
+    if own_savepoint():
+        forget_absent_person(email)  # a batch that found them unknown asks the database again
+    else:
+        remember_person_in_batch(contact)  # all or nothing: written only as the batch ends
     transaction.on_commit(lambda: remember_person(contact))  # their next ticket needs no look-up
     return contact, True
 

@@ -3,6 +3,7 @@
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
@@ -54,14 +55,23 @@ _domain_cache: TimedCache[tuple[Organization | None]] = TimedCache(PERSON_CACHE_
 
 def known_person(email: str) -> User | None:
     """The user with this (normalized) address, with its organization loaded; None if unknown."""
-    absent = _absent_people.get()
-    if absent is not None and email in absent:
-        return None
+    looked_up = _looked_up.get()
+    if looked_up is not None:
+        if email in looked_up.created:
+            return looked_up.created[email]
+        if email in looked_up.absent:
+            return None
     return _person_cache.get(email, lambda: _load_person(email))
 
 
-# Addresses a batch looked up and found unknown (`people_looked_up`), while its block is open.
-_absent_people: ContextVar[set[str] | None] = ContextVar("askonce_absent_people", default=None)
+@dataclass
+class _LookedUp:
+    absent: set[str]  # looked up and not found
+    created: dict[str, User] = field(default_factory=dict)  # created since, not written yet
+
+
+# What a batch looked up (`people_looked_up`), while its block is open.
+_looked_up: ContextVar[_LookedUp | None] = ContextVar("askonce_people_looked_up", default=None)
 
 
 @contextmanager
@@ -84,17 +94,26 @@ def people_looked_up(emails: Iterable[str]) -> Iterator[None]:
             found.add(user.email)
     absent = set(wanted) - found
     _look_up_domains({email.rpartition("@")[2] for email in absent})  # new contacts join them
-    token = _absent_people.set(absent)
+    token = _looked_up.set(_LookedUp(absent))
     try:
         yield
     finally:
-        _absent_people.reset(token)
+        _looked_up.reset(token)
 
 
 def forget_absent_person(email: str) -> None:
-    absent = _absent_people.get()
-    if absent is not None:
-        absent.discard(email)
+    """A contact was just created: the batch's look-up asks the database about them again."""
+    looked_up = _looked_up.get()
+    if looked_up is not None:
+        looked_up.absent.discard(email)
+
+
+def remember_person_in_batch(user: User) -> None:
+    """A contact created in an all-or-nothing batch, whose row is written only as it ends: the
+    batch's next mail from them finds them here (the whole batch is undone if it fails)."""
+    looked_up = _looked_up.get()
+    if looked_up is not None:
+        looked_up.created[user.email] = user
 
 
 def remember_person(user: User) -> None:

@@ -17,53 +17,116 @@ Inside `all_or_nothing()`:
 Outside it, both behave as usual: a savepoint, and an INSERT at once.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Model
 
-from askonce.core.rows import insert_row, insert_rows
+from askonce.core.rows import insert_row, insert_rows_together
 
-_later: ContextVar[list[Model] | None] = ContextVar("askonce_rows_later", default=None)
+
+@dataclass
+class _Batch:
+    rows: list[tuple[Model, bool]] = field(default_factory=list)  # (row, skip_own_save)
+    calls: list[Callable[[], None]] = field(default_factory=list)
+    ids: dict[type[Model], list[int]] = field(default_factory=dict)  # drawn ahead, per model
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("askonce_batch", default=None)
 
 
 @contextmanager
-def all_or_nothing() -> Iterator[None]:
+def all_or_nothing(ids_for: dict[type[Model], int] | None = None) -> Iterator[None]:
     """A batch inside the caller's transaction that is undone whole if anything in it fails.
 
     The caller must hold a transaction (`transaction.atomic()`) around the block and let it roll
-    back if the block raises; the deferred rows are written as the block ends normally."""
-    rows: list[Model] = []
-    token = _later.set(rows)
+    back if the block raises; the deferred rows are written as the block ends normally, one
+    INSERT per model, and on PostgreSQL all in one round trip (`insert_rows_together`).
+
+    `ids_for`: on PostgreSQL, how many rows of each model the batch may create whose ids are
+    needed at once (a new ticket's id for its first message). That many ids are drawn from each
+    table's sequence in one query, and those rows are deferred too, with their ids set; ids left
+    over are skipped, as a rolled-back INSERT's would be. Elsewhere such rows go in at once."""
+    batch = _Batch()
+    if ids_for and connection.vendor == "postgresql":
+        batch.ids = _draw_ids(ids_for)
+    token = _batch.set(batch)
     try:
         yield
     finally:
-        _later.reset(token)
-    by_model: dict[type[Model], list[Model]] = {}
-    for row in rows:
-        by_model.setdefault(type(row), []).append(row)
-    for model_rows in by_model.values():
-        insert_rows(model_rows)
+        _batch.reset(token)
+    groups: dict[tuple[type[Model], bool], list[Model]] = {}
+    for row, skip_own_save in batch.rows:
+        groups.setdefault((type(row), skip_own_save), []).append(row)
+
+    def run_calls() -> None:
+        for call in batch.calls:
+            call()
+
+    insert_rows_together(
+        [(rows, skip_own_save) for (_, skip_own_save), rows in groups.items()],
+        then=run_calls if batch.calls else None,
+    )
+
+
+def _draw_ids(wanted: dict[type[Model], int]) -> dict[type[Model], list[int]]:
+    models = [model for model, count in wanted.items() if count > 0]
+    if not models:
+        return {}
+    columns = ", ".join(
+        "ARRAY(SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s))"
+        for _ in models
+    )
+    parameters: list[str | int] = []
+    for model in models:
+        key = model._meta.auto_field
+        if key is None:
+            raise ValueError(f"{model._meta.label} has no sequence to draw ids from")
+        parameters += [model._meta.db_table, str(key.column), wanted[model]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns}", parameters)
+        drawn = cursor.fetchone()
+    return {model: list(reversed(ids)) for model, ids in zip(models, drawn, strict=True)}
 
 
 def own_savepoint() -> bool:
     """Whether a block that guards its own failure needs a savepoint here (not in a batch)."""
-    return _later.get() is None
+    return _batch.get() is None
 
 
-def insert_row_later[M: Model](row: M) -> M:
+def insert_row_later[M: Model](row: M, *, needs_id: bool = False, skip_own_save: bool = False) -> M:
     """`insert_row`, deferred to the end of the enclosing `all_or_nothing()` block if there is
-    one (the row's id is set then); at once otherwise."""
-    rows = _later.get()
-    if rows is None:
-        return insert_row(row)
-    rows.append(row)
+    one (the row's id is set then); at once otherwise.
+
+    `needs_id`: the caller uses the row's id at once. In a batch that drew ids for the model
+    the row takes one and is deferred; otherwise it goes in at once."""
+    batch = _batch.get()
+    if batch is None:
+        return insert_row(row, skip_own_save=skip_own_save)
+    if needs_id:
+        ids = batch.ids.get(type(row))
+        if not ids:
+            return insert_row(row, skip_own_save=skip_own_save)
+        row.pk = ids.pop()
+    batch.rows.append((row, skip_own_save))
     return row
+
+
+def with_the_rows(call: Callable[[], None]) -> None:
+    """Run `call` when the enclosing batch writes its rows (its statements join theirs, so it
+    must not need their ids); at once outside a batch."""
+    batch = _batch.get()
+    if batch is None:
+        call()
+    else:
+        batch.calls.append(call)
 
 
 def rows_waiting[M: Model](model: type[M]) -> list[M]:
     """The rows of `model` deferred in the enclosing batch and not written yet (none outside
     one): a read that must see the batch's own changes adds them."""
-    rows = _later.get()
-    return [row for row in rows or () if type(row) is model]  # type: ignore[misc]
+    batch = _batch.get()
+    return [row for row, _ in batch.rows if type(row) is model] if batch else []  # type: ignore[misc]

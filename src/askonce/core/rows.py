@@ -12,6 +12,8 @@ is an expression, a database default, returned fields other than the id — goes
 `save(force_insert=True)` as before.
 """
 
+from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import connections, transaction
@@ -62,40 +64,108 @@ def insert_rows[M: Model](rows: list[M], *, using: str = "default") -> list[M]:
 
     Rows `insert_row` would hand to `save()` still go one by one.
     """
+    insert_rows_together([(rows, False)], using=using)
+    return rows
+
+
+def insert_rows_together(
+    groups: list[tuple[list[Any], bool]],
+    *,
+    using: str = "default",
+    then: Callable[[], None] | None = None,
+) -> None:
+    """`insert_rows` for several models' rows (a list per model, with `skip_own_save` as for
+    `insert_row`), then `then()` if given. Rows whose ids are set already (drawn ahead from the
+    table's sequence) go in with them.
+
+    On PostgreSQL the statements go in one pipeline: all are sent before any answer is read, so
+    the whole lot costs one round trip instead of one per model. `then` runs inside it: its own
+    statements join the pipeline if it reads no answers (an INSERT without RETURNING)."""
+    connection = connections[using]
+    pipeline = _pipeline(connection) if len(groups) + (then is not None) > 1 else None
+    with transaction.mark_for_rollback_on_error(using), pipeline or nullcontext():
+        sent: list[tuple[Any, list[Any]]] = []
+        try:
+            for rows, skip_own_save in groups:
+                sent += _send_rows(rows, using, skip_own_save)
+            if then is not None:
+                then()
+        except BaseException:
+            for cursor, _ in sent:
+                cursor.close()
+            raise
+        for cursor, chunk in sent:
+            if chunk[0].pk is not None:  # ids set before: nothing returned
+                cursor.close()
+                for row in chunk:
+                    _saved(row, using)
+                continue
+            try:
+                ids = [returned[0] for returned in cursor.fetchall()]
+            finally:
+                cursor.close()
+            if len(ids) != len(chunk):
+                label = type(chunk[0]).__name__
+                raise RuntimeError(f"{label}: {len(chunk)} rows written, {len(ids)} ids")
+            for row, pk in zip(chunk, ids, strict=True):
+                row.pk = pk
+                _saved(row, using)
+
+
+def _pipeline(connection: BaseDatabaseWrapper) -> Any:
+    """psycopg 3's pipeline mode on PostgreSQL; None elsewhere."""
+    if connection.vendor != "postgresql":
+        return None
+    connection.ensure_connection()
+    return getattr(connection.connection, "pipeline", lambda: None)()
+
+
+def _send_rows(rows: list[Any], using: str, skip_own_save: bool) -> list[tuple[Any, list[Any]]]:
+    """Execute the multi-row INSERTs for `rows` (one model) and return each statement's cursor
+    with its rows, for the caller to read the ids from; rows that need `save()` are saved."""
     if not rows:
-        return rows
+        return []
     model = type(rows[0])
     if any(type(row) is not model for row in rows):
         raise ValueError("insert_rows takes rows of one model")
-    prepared = _prepared(model, using, False)
+    prepared = _prepared(model, using, skip_own_save)
     connection = connections[using]
     if prepared is None or not connection.features.can_return_rows_from_bulk_insert:
-        return [insert_row(row, using=using) for row in rows]
-    plain: list[tuple[M, list[Any]]] = []
+        for row in rows:
+            if row.pk is None:
+                insert_row(row, using=using, skip_own_save=skip_own_save)
+            else:
+                row.save(force_insert=True, using=using)
+        return []
+    new: list[tuple[Any, list[Any]]] = []  # ids from the database
+    numbered: list[tuple[Any, list[Any]]] = []  # ids drawn ahead
     for row in rows:
-        values = None if row.pk is not None else _values(row, prepared, using)
+        values = _values(row, prepared, using)
         if values is None:
-            insert_row(row, using=using)
+            row.save(force_insert=True, using=using)
+        elif row.pk is None:
+            new.append((row, values))
         else:
-            plain.append((row, values))
-    for start in range(0, len(plain), _MAX_ROWS_PER_STATEMENT):
-        chunk = plain[start : start + _MAX_ROWS_PER_STATEMENT]
-        statement, by_column = _multi_row_statement(model, using, len(chunk))
-        if by_column:  # one array per column (PostgreSQL's INSERT ... SELECT FROM UNNEST)
-            parameters = [
-                list(column) for column in zip(*(values for _, values in chunk), strict=True)
-            ]
-        else:  # VALUES (...), (...)
-            parameters = [value for _, values in chunk for value in values]
-        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-            cursor.execute(statement, parameters)
-            ids = [returned[0] for returned in cursor.fetchall()]
-        if len(ids) != len(chunk):
-            raise RuntimeError(f"{model._meta.label}: {len(chunk)} rows written, {len(ids)} ids")
-        for (row, _), pk in zip(chunk, ids, strict=True):
-            row.pk = pk
-            _saved(row, using)
-    return rows
+            numbered.append((row, [*values, row.pk]))
+    sent = []
+    for plain, with_ids in ((new, False), (numbered, True)):
+        for start in range(0, len(plain), _MAX_ROWS_PER_STATEMENT):
+            chunk = plain[start : start + _MAX_ROWS_PER_STATEMENT]
+            statement, by_column = _multi_row_statement(model, using, len(chunk), with_ids)
+            if by_column:  # one array per column (PostgreSQL's INSERT ... SELECT FROM UNNEST)
+                parameters = [
+                    list(column) for column in zip(*(values for _, values in chunk), strict=True)
+                ]
+            else:  # VALUES (...), (...)
+                parameters = [value for _, values in chunk for value in values]
+            cursor = connection.cursor()
+            try:
+                cursor.execute(statement, parameters)
+            except BaseException:
+                cursor.close()
+                raise
+            sent.append((cursor, [row for row, _ in chunk]))
+    return sent
 
 
 _MAX_ROWS_PER_STATEMENT = 500  # SQLite takes at most 32,766 parameters in one statement
@@ -133,22 +203,27 @@ def _saved(row: Model, using: str) -> None:
     row._state.adding = False
 
 
-_multi_row: dict[tuple[type[Model], str, int], tuple[str, bool]] = {}
+_multi_row: dict[tuple[type[Model], str, int, bool], tuple[str, bool]] = {}
 
 
-def _multi_row_statement(model: type[Model], using: str, count: int) -> tuple[str, bool]:
+def _multi_row_statement(
+    model: type[Model], using: str, count: int, with_ids: bool = False
+) -> tuple[str, bool]:
     """Django's own INSERT of `count` rows, RETURNING their ids in order (what bulk_create
-    relies on), built once per model, database and count; and whether it takes one array per
-    column (PostgreSQL: UNNEST) rather than one placeholder per value."""
-    key = (model, using, count)
+    relies on), or with the ids given as the last column (`with_ids`), built once per model,
+    database, count and kind; and whether it takes one array per column (PostgreSQL: UNNEST)
+    rather than one placeholder per value."""
+    key = (model, using, count, with_ids)
     built = _multi_row.get(key)
     if built is None:
         meta = model._meta
         fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+        if with_ids:
+            fields.append(meta.auto_field)  # type: ignore[arg-type]
         query = InsertQuery(model)
-        query.insert_values(fields, [model() for _ in range(count)])
+        query.insert_values(fields, [model(pk=0) for _ in range(count)])
         compiler = query.get_compiler(using=using)
-        compiler.returning_fields = meta.db_returning_fields
+        compiler.returning_fields = None if with_ids else meta.db_returning_fields
         statements = compiler.as_sql()
         if len(statements) != 1:
             raise RuntimeError(f"no multi-row INSERT for {meta.label}")

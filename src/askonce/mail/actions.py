@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 
 from askonce.accounts.actions import do_get_or_create_contact
 from askonce.accounts.models import Plan, User
@@ -32,7 +33,7 @@ from askonce.tickets.actions import (
     do_record_delivery_failure,
     ticket_url,
 )
-from askonce.tickets.models import Priority, Status, Ticket, Visibility
+from askonce.tickets.models import Message, Priority, Status, Ticket, Visibility
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +91,15 @@ def do_receive_mails(messages: list[dict[str, Any]]) -> list[Intake | Exception]
             # The later one threads to the earlier one's row, which all or nothing writes only
             # at the end: one by one instead.
             raise _OneByOne
-        with transaction.atomic(), mail_sent_together():
+        with transaction.atomic():
             known = _earlier_copies(messages)
             senders = [message["parsed"].from_address for message in messages]
-            with people_looked_up(senders), all_or_nothing():
+            # A message opens at most one ticket, with its first message, for at most one new
+            # contact: their ids are drawn ahead for the batch (PostgreSQL).
+            ids_for: dict[type[Model], int] = {
+                model: len(messages) for model in (User, Ticket, Message)
+            }
+            with people_looked_up(senders), all_or_nothing(ids_for), mail_sent_together():
                 outcomes: list[Intake | Exception] = [
                     do_receive_mail(**message, known_earlier=known) for message in messages
                 ]

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.tasks import task_backends
 from django_tasks_db.backend import DatabaseBackend
 
-from askonce.core.batch import insert_row_later
+from askonce.core.batch import insert_row_later, with_the_rows
 from askonce.core.rows import insert_row
 from askonce.notify.models import OutboundMail
 from askonce.notify.tasks import send_outbound_mail, send_outbound_mails
@@ -82,9 +82,9 @@ def mail_sent_together() -> Iterator[None]:
     acknowledgement per new ticket): one task row instead of one per mail, enqueued inside the
     caller's transaction, so the mail still goes out if and only if it commits. A mail whose
     savepoint was rolled back is skipped by the task. If the block raises, nothing is enqueued
-    (the caller's transaction is expected to roll back). Inside an all-or-nothing batch
-    (core/batch.py), open this block outside the batch's, so the mail is written before its ids
-    are handed over.
+    (the caller's transaction is expected to roll back). The task names the mails by their
+    Message-IDs, known before they are written, so inside an all-or-nothing batch
+    (core/batch.py) it is enqueued together with the batch's rows.
     """
     held: list[OutboundMail] = []
     token = _held_mail.set(held)
@@ -92,7 +92,6 @@ def mail_sent_together() -> Iterator[None]:
         yield
     finally:
         _held_mail.reset(token)
-    if any(outbound.pk is None for outbound in held):
-        raise RuntimeError("mail_sent_together() ended before the batch's rows were written")
     if held:
-        _enqueue_with_the_change(send_outbound_mails, [outbound.pk for outbound in held])
+        message_ids = [outbound.message_id for outbound in held]
+        with_the_rows(lambda: _enqueue_with_the_change(send_outbound_mails, message_ids))

@@ -24,15 +24,24 @@ def send_outbound_mail(outbound_id: int) -> str:
 
 
 @task()
-def send_outbound_mails(outbound_ids: list[int]) -> str:
-    """Send mails queued together (one task for a batch of mail intake, see notify.actions).
+def send_outbound_mails(mails: list[int | str]) -> str:
+    """Send mails queued together (one task for a batch of mail intake, see notify.actions),
+    named by id or by Message-ID.
 
     Each mail goes on its own: one that fails schedules its own retry (as `send_outbound_mail`)
-    and the rest are still sent. Ids whose rows are gone (their savepoint was rolled back) are
+    and the rest are still sent. Mails whose rows are gone (their savepoint was rolled back) are
     skipped.
     """
+    named = [mail for mail in mails if isinstance(mail, str)]
+    by_message_id = dict(
+        OutboundMail.objects.filter(message_id__in=named).values_list("message_id", "pk")
+    )
+    outbound_ids = [by_message_id.get(mail) if isinstance(mail, str) else mail for mail in mails]
     outcomes: dict[str, int] = {}
     for outbound_id in outbound_ids:
+        if outbound_id is None:
+            outcomes["nothing to do"] = outcomes.get("nothing to do", 0) + 1
+            continue
         try:
             outcome = _send(outbound_id)
         except Exception:  # a bug in one mail must not keep the others from going out

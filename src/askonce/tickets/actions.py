@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from askonce.accounts.actions import do_find_or_create_contact
 from askonce.accounts.models import User
+from askonce.core.batch import insert_row_later
 from askonce.core.errors import Forbidden, InvalidInput
 from askonce.core.events import record_event
-from askonce.core.rows import insert_row
 from askonce.core.text import clean_body, clean_line
 from askonce.kb.queries import article_for_reference, category_by_slug
 from askonce.notify.actions import do_queue_email
@@ -163,7 +163,9 @@ def _open_ticket(
     write there is, and the ORM's building of each INSERT cost more than the writing.
     """
     now = timezone.now()
-    ticket = insert_row(
+    # In a mail intake batch (core/batch.py) the ids are drawn ahead and the rows written with
+    # the batch's others; elsewhere they go in at once.
+    ticket = insert_row_later(
         Ticket(
             subject=subject,
             priority=priority,
@@ -174,9 +176,10 @@ def _open_ticket(
             created_at=now,
             updated_at=now,
             last_customer_message_at=now,
-        )
+        ),
+        needs_id=True,
     )
-    first = insert_row(
+    first = insert_row_later(
         Message(
             ticket=ticket,
             author=requester,
@@ -184,7 +187,8 @@ def _open_ticket(
             visibility=Visibility.PUBLIC,
             channel=channel,
             created_at=now,
-        )
+        ),
+        needs_id=True,
     )
     _attach(first, attachments)
     ticket.opening_message = first

@@ -61,10 +61,14 @@ def test_a_batch_of_new_tickets_goes_in_without_a_savepoint_per_message(acme) ->
     # One savepoint: the batch's own (the test runs inside a transaction); none per message,
     # none per new contact.
     assert _statements(captured, "SAVEPOINT") == 1
-    # Per message: the contact (4 new), the ticket and its first message; per batch: one INSERT
-    # each for the events, the mail to send and the kept raw mail (the tests' task backend runs
-    # the one delivery task after commit instead of writing its row).
-    assert _statements(captured, "INSERT") == 4 + 5 * 2 + 3
+    # SQLite: per message, the contact (4 new), the ticket and its first message; per batch,
+    # one INSERT each for the events, the mail to send and the kept raw mail. PostgreSQL draws
+    # the new rows' ids ahead, so contacts, tickets and messages go in one INSERT per table too.
+    # (The tests' task backend runs the one delivery task after commit instead of writing it.)
+    if connection.vendor == "postgresql":
+        assert _statements(captured, "INSERT") == 6
+    else:
+        assert _statements(captured, "INSERT") == 4 + 5 * 2 + 3
     assert OutboundMail.objects.filter(kind="acknowledgement").count() == 5
     assert User.objects.filter(email__endswith="@newco.example").count() == 4
 
