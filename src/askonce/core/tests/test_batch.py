@@ -82,3 +82,21 @@ def test_a_failing_batch_writes_none_of_its_rows() -> None:
     assert not InboundMail.objects.filter(dedup_key="mid:undone@batch").exists()
     assert not Event.objects.filter(verb="test.undone").exists()
     assert own_savepoint()
+
+
+@pytest.mark.django_db
+def test_a_row_whose_id_is_needed_gets_it_at_once() -> None:
+    """PostgreSQL draws the ids ahead and defers the row; SQLite writes it at once. Either way
+    the id is there to use, and the row is stored under it."""
+    with transaction.atomic():
+        with all_or_nothing({InboundMail: 2}):
+            rows = [
+                insert_row_later(_inbound(f"mid:{index}@ids", index), needs_id=True)
+                for index in range(3)  # one more than drawn: that one goes in at once
+            ]
+            assert all(row.pk is not None for row in rows)
+            assert len({row.pk for row in rows}) == 3
+            written_early = InboundMail.objects.filter(dedup_key__endswith="@ids").count()
+            assert written_early == (1 if connection.vendor == "postgresql" else 3)
+        for row in rows:
+            assert InboundMail.objects.get(pk=row.pk).dedup_key == row.dedup_key

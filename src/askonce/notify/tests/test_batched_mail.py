@@ -63,3 +63,29 @@ def test_one_failing_mail_of_a_batch_is_retried_alone(settings, mailbox) -> None
     assert busy.status == "queued" and busy.attempts == 1 and "450" in busy.error
     retry = DBTaskResult.objects.filter(task_path__endswith="send_outbound_mail", status="READY")
     assert retry.count() == 1 and retry.get().args_kwargs["args"] == [busy.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_of_an_all_or_nothing_batch_is_written_and_enqueued_with_the_batch(
+    settings, mailbox
+) -> None:
+    """In a batch the mail rows are deferred; the task names them by Message-ID and is
+    enqueued with them, and the worker finds and sends each."""
+    from django_tasks_db.models import DBTaskResult
+
+    from askonce.core.batch import all_or_nothing
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    with transaction.atomic():
+        with all_or_nothing(), mail_sent_together():
+            for name in ("a", "b"):
+                do_queue_email(recipients=[f"{name}@example.net"], subject=f"To {name}", body=".")
+            assert not OutboundMail.objects.exists()  # written as the batch ends
+            assert not DBTaskResult.objects.exists()
+        assert OutboundMail.objects.count() == 2
+    task = DBTaskResult.objects.get(task_path__endswith="send_outbound_mails")
+    assert sorted(task.args_kwargs["args"][0]) == sorted(
+        OutboundMail.objects.values_list("message_id", flat=True)
+    )
+    call_command("worker", "--once")
+    assert sorted(message["Subject"] for message in mailbox.messages) == ["To a", "To b"]
