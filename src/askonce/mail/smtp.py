@@ -48,14 +48,14 @@ class IntakeServer:
     One thread reads the front's requests. Messages are stored in shared transactions: each
     batch is every message that arrived while the one before was being stored (at most
     MAX_BATCH), so an idle server stores a message at once and a busy one pays for one commit
-    (and one mail-delivery task) per batch, not per message. Intake runs for each message in
-    its own savepoint — one bad message rolls back only itself — and every answer, 250
-    included, is sent only after the batch's commit.
+    (and one mail-delivery task) per batch, not per message. A batch is stored all or nothing
+    first, and one by one, each message in its savepoint, if that fails (`do_receive_mails`);
+    every answer, 250 included, is sent only after the batch's commit.
 
     Where batches are stored depends on the database. SQLite has one writer at a time and
-    answers in microseconds: the reading thread stores them itself. PostgreSQL takes writers
-    side by side and every statement is a round trip: `SMTP_DB_WRITERS` threads store batches
-    at once, so one batch's waits on the network are another's CPU time.
+    answers in microseconds: the reading thread stores them itself. On PostgreSQL every
+    statement is a round trip: `SMTP_DB_WRITERS` threads (one by default) store batches while
+    the reading thread gathers the next.
 
     If the front dies, it is started again (at most once a second); the sessions it had open
     never got an answer, so their clients send again.
