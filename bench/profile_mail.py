@@ -9,6 +9,9 @@ the functions by cumulative and own time. Figures under cProfile are 2-3x slower
 benchmark's; use them for proportions.
 
     .venv/bin/python bench/profile_mail.py [--db sqlite|pg] [--n 1000] [--c 16] [--top 60]
+
+`--top 0`: no profiler; messages/s, how much of the time the storing thread was busy storing,
+and each batch's wall and CPU time.
 """
 
 import argparse
@@ -29,13 +32,18 @@ batch_file, concurrency, top, port = sys.argv[1], int(sys.argv[2]), int(sys.argv
 sys.path.insert(0, sys.argv[4])  # bench/, for the client the benchmark itself uses
 from mail_intake import send_all
 warm, timed = pickle.loads(open(batch_file, "rb").read())
-drains = {"batches": 0}
+drains = {"batches": 0, "wall": 0.0, "cpu": 0.0}
 original_store = smtp.store_batch
 
 
 def counted_store(messages):
     drains["batches"] += 1
-    return original_store(messages)
+    wall, cpu = time.perf_counter(), time.thread_time()
+    try:
+        return original_store(messages)
+    finally:
+        drains["wall"] += time.perf_counter() - wall
+        drains["cpu"] += time.thread_time() - cpu
 
 
 smtp.store_batch = counted_store
@@ -55,7 +63,18 @@ def in_child(items):
 
 
 in_child(warm)
-drains["batches"] = 0
+drains.update(batches=0, wall=0.0, cpu=0.0)
+if top == 0:  # timing only, no profiler
+    started = time.perf_counter()
+    in_child(timed)
+    elapsed = time.perf_counter() - started
+    server.stop()
+    batches = max(drains["batches"], 1)
+    print(f"{len(timed) / elapsed:.1f} messages/s, {concurrency} connections, {batches} batches "
+          f"(average {len(timed) / batches:.1f}); storing busy {drains['wall'] / elapsed:.0%} "
+          f"of the time; per batch {drains['wall'] * 1000 / batches:.2f} ms, of which CPU "
+          f"{drains['cpu'] * 1000 / batches:.2f} ms")
+    sys.exit(0)
 # Since Python 3.12 cProfile observes every thread (sys.monitoring): the storing thread, where
 # intake runs, is profiled; this thread only waits for the client.
 profile = cProfile.Profile()

@@ -89,3 +89,32 @@ def test_mail_of_an_all_or_nothing_batch_is_written_and_enqueued_with_the_batch(
     )
     call_command("worker", "--once")
     assert sorted(message["Subject"] for message in mailbox.messages) == ["To a", "To b"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_prepared_task_row_is_the_one_the_backend_writes(settings, mailbox) -> None:
+    """notify.actions writes the delivery task's row itself (a prepared INSERT): field for
+    field what django_tasks_db's own enqueue writes, and the worker runs it."""
+    from django_tasks_db.models import DBTaskResult
+
+    from askonce.notify.tasks import send_outbound_mail
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    with transaction.atomic():
+        ours = do_queue_email(recipients=["ours@example.net"], subject="Ours", body=".")
+    assert ours is not None
+    theirs = send_outbound_mail.enqueue(ours.pk)  # the library's way, for the same mail
+    rows = {
+        row.pk: row for row in DBTaskResult.objects.filter(task_path__endswith="send_outbound_mail")
+    }
+    assert len(rows) == 2
+    library = rows.pop(theirs.db_result.pk)
+    prepared = next(iter(rows.values()))
+    skipped = {"id", "enqueued_at"}
+    for field in DBTaskResult._meta.concrete_fields:
+        if field.name not in skipped:
+            assert getattr(prepared, field.attname) == getattr(library, field.attname), field.name
+    assert abs((prepared.enqueued_at - library.enqueued_at).total_seconds()) < 60
+    call_command("worker", "--once")
+    assert [message["Subject"] for message in mailbox.messages] == ["Ours"]
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
