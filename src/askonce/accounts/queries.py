@@ -12,6 +12,7 @@ from django.utils import timezone
 from askonce.accounts.models import ApiToken, Organization, OrganizationDomain, User
 from askonce.accounts.tokens import hash_token
 from askonce.core.cache import TimedCache, clear_all_caches
+from askonce.core.rows import Query, run_together
 
 # Token look-ups happen on every API request; a short per-process cache spares the query.
 # A revoked token stops working within TOKEN_CACHE_SECONDS.
@@ -74,25 +75,33 @@ class _LookedUp:
 _looked_up: ContextVar[_LookedUp | None] = ContextVar("askonce_people_looked_up", default=None)
 
 
-@contextmanager
-def people_looked_up(emails: Iterable[str]) -> Iterator[None]:
-    """For a batch that will ask `known_person` about each of these (normalized) addresses:
-    one query for all of them. Those found are cached as usual; those not found are answered
-    None without a query inside the block, until `forget_absent_person` (a contact just
-    created) sends that address back to the database."""
+def people_query(emails: Iterable[str]) -> Query:
+    """The query `people_looked_up` needs for these addresses (those not cached), to run with a
+    batch's other reads (`rows.run_together`)."""
     normalized = {email.strip().lower() for email in emails if email}
     wanted = sorted(email for email in normalized if not _person_cache.holds(email))
+    if not wanted:
+        return Query("", [])
+    statement = _PEOPLE_BY_EMAIL.format(", ".join(["%s"] * len(wanted)))
+    return Query(statement, list(wanted), keys=list(wanted))
+
+
+@contextmanager
+def people_looked_up(emails: Iterable[str], query: Query | None = None) -> Iterator[None]:
+    """For a batch that will ask `known_person` about each of these (normalized) addresses:
+    one query for all of them (`query`, from `people_query`, if the caller ran it already).
+    Those found are cached as usual; those not found are answered None without a query inside
+    the block, until `forget_absent_person` (a contact just created) sends that address back to
+    the database."""
+    if query is None:
+        query = people_query(emails)
+        run_together([query])
     found: set[str] = set()
-    if wanted:
-        with connection.cursor() as cursor:
-            cursor.execute(_PEOPLE_BY_EMAIL.format(", ".join(["%s"] * len(wanted))), wanted)
-            rows = cursor.fetchall()
-            columns = [column[0] for column in cursor.description]
-        for row in rows:
-            user = _with_organization(_user_from_row(columns, row))
-            remember_person(user)
-            found.add(user.email)
-    absent = set(wanted) - found
+    for row in query.rows:
+        user = _with_organization(_user_from_row(query.columns, row))
+        remember_person(user)
+        found.add(user.email)
+    absent = set(query.keys) - found
     _look_up_domains({email.rpartition("@")[2] for email in absent})  # new contacts join them
     token = _looked_up.set(_LookedUp(absent))
     try:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Model
 
-from askonce.core.rows import insert_row, insert_rows_together
+from askonce.core.rows import Query, insert_row, insert_rows_together, run_together
 
 
 @dataclass
@@ -39,20 +39,24 @@ _batch: ContextVar[_Batch | None] = ContextVar("askonce_batch", default=None)
 
 
 @contextmanager
-def all_or_nothing(ids_for: dict[type[Model], int] | None = None) -> Iterator[None]:
+def all_or_nothing(ids: Query | None = None) -> Iterator[None]:
     """A batch inside the caller's transaction that is undone whole if anything in it fails.
 
     The caller must hold a transaction (`transaction.atomic()`) around the block and let it roll
     back if the block raises; the deferred rows are written as the block ends normally, one
     INSERT per model, and on PostgreSQL all in one round trip (`insert_rows_together`).
 
-    `ids_for`: on PostgreSQL, how many rows of each model the batch may create whose ids are
-    needed at once (a new ticket's id for its first message). That many ids are drawn from each
-    table's sequence in one query, and those rows are deferred too, with their ids set; ids left
-    over are skipped, as a rolled-back INSERT's would be. Elsewhere such rows go in at once."""
+    `ids`: ids drawn ahead (`ids_query`; run here if the caller has not run it with its other
+    reads), for rows the batch creates whose ids are needed at once (a new ticket's id for its
+    first message): those rows are deferred too, with their ids set; ids left over are skipped,
+    as a rolled-back INSERT's would be. Without them (on SQLite) such rows go in at once."""
     batch = _Batch()
-    if ids_for and connection.vendor == "postgresql":
-        batch.ids = _draw_ids(ids_for)
+    if ids is not None and ids.statement:
+        if not ids.rows:
+            run_together([ids])
+        batch.ids = {
+            model: list(reversed(drawn)) for model, drawn in zip(ids.keys, ids.rows[0], strict=True)
+        }
     token = _batch.set(batch)
     try:
         yield
@@ -72,10 +76,13 @@ def all_or_nothing(ids_for: dict[type[Model], int] | None = None) -> Iterator[No
     )
 
 
-def _draw_ids(wanted: dict[type[Model], int]) -> dict[type[Model], list[int]]:
+def ids_query(wanted: dict[type[Model], int]) -> Query:
+    """The query that draws `count` ids from each model's sequence (PostgreSQL; nothing to
+    read elsewhere), for `all_or_nothing`; run it with the batch's other reads
+    (`rows.run_together`)."""
     models = [model for model, count in wanted.items() if count > 0]
-    if not models:
-        return {}
+    if not models or connection.vendor != "postgresql":
+        return Query("", [])
     columns = ", ".join(
         "ARRAY(SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s))"
         for _ in models
@@ -86,10 +93,7 @@ def _draw_ids(wanted: dict[type[Model], int]) -> dict[type[Model], list[int]]:
         if key is None:
             raise ValueError(f"{model._meta.label} has no sequence to draw ids from")
         parameters += [model._meta.db_table, str(key.column), wanted[model]]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns}", parameters)
-        drawn = cursor.fetchone()
-    return {model: list(reversed(ids)) for model, ids in zip(models, drawn, strict=True)}
+    return Query(f"SELECT {columns}", list(parameters), keys=models)
 
 
 def own_savepoint() -> bool:

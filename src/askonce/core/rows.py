@@ -14,8 +14,11 @@ is an expression, a database default, returned fields other than the id — goes
 
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
+from dataclasses import field as default
 from typing import Any
 
+import psycopg
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.operations import BaseDatabaseOperations
@@ -122,6 +125,22 @@ def insert_rows_together(
                 _saved(row, using)
 
 
+def _bound_cursor(connection: BaseDatabaseWrapper) -> Any:
+    """A cursor for the batch statements of this module. On PostgreSQL, psycopg's own cursor
+    with the values bound by the server, not Django's (psycopg's ClientCursor), which writes
+    every value into the statement's text: for a batch's multi-row INSERTs, one array per
+    column, that quoting was the largest part of storing a batch of mail (bench/README.md).
+    The server also keeps statements it sees often prepared. Django's wrapper is kept around
+    it, so the statements are logged and counted like any other."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.ensure_connection()
+    raw: Any = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
 def _pipeline(connection: BaseDatabaseWrapper) -> Any:
     """psycopg 3's pipeline mode on PostgreSQL; None elsewhere."""
     if connection.vendor != "postgresql":
@@ -165,14 +184,9 @@ def _send_rows(rows: list[Any], using: str, skip_own_save: bool) -> list[tuple[A
     for plain, with_ids in ((new, False), (numbered, True)):
         for start in range(0, len(plain), _MAX_ROWS_PER_STATEMENT):
             chunk = plain[start : start + _MAX_ROWS_PER_STATEMENT]
-            statement, by_column = _multi_row_statement(model, using, len(chunk), with_ids)
-            if by_column:  # one array per column (PostgreSQL's INSERT ... SELECT FROM UNNEST)
-                parameters = [
-                    list(column) for column in zip(*(values for _, values in chunk), strict=True)
-                ]
-            else:  # VALUES (...), (...)
-                parameters = [value for _, values in chunk for value in values]
-            cursor = connection.cursor()
+            statement = _multi_row_statement(model, using, len(chunk), with_ids)
+            parameters = [value for _, values in chunk for value in values]
+            cursor = _bound_cursor(connection)
             try:
                 cursor.execute(statement, parameters)
             except BaseException:
@@ -219,40 +233,36 @@ def _saved(row: Model, using: str) -> None:
     row._state.adding = False
 
 
-_multi_row: dict[tuple[type[Model], str, int, bool], tuple[str, bool]] = {}
+_multi_row: dict[tuple[type[Model], str, int, bool], str] = {}
 
 
-def _multi_row_statement(
-    model: type[Model], using: str, count: int, with_ids: bool = False
-) -> tuple[str, bool]:
-    """Django's own INSERT of `count` rows, RETURNING their ids in order (what bulk_create
-    relies on), or with the ids given as the last column (`with_ids`), built once per model,
-    database, count and kind; and whether it takes one array per column (PostgreSQL: UNNEST)
-    rather than one placeholder per value."""
+def _multi_row_statement(model: type[Model], using: str, count: int, with_ids: bool = False) -> str:
+    """Django's own INSERT of one row, its VALUES group repeated `count` times, RETURNING the
+    ids in order (what bulk_create relies on) or with the ids given as the last column
+    (`with_ids`); built once per model, database, count and kind.
+
+    Not Django's bulk form: on PostgreSQL that is one array per column (UNNEST), and turning a
+    small batch's values into arrays cost more CPU than the values themselves."""
     key = (model, using, count, with_ids)
-    built = _multi_row.get(key)
-    if built is None:
+    statement = _multi_row.get(key)
+    if statement is None:
         meta = model._meta
         fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
         if with_ids:
             fields.append(meta.auto_field)  # type: ignore[arg-type]
         query = InsertQuery(model)
-        query.insert_values(fields, [model(pk=0) for _ in range(count)])
+        query.insert_values(fields, [model(pk=0)])
         compiler = query.get_compiler(using=using)
         compiler.returning_fields = None if with_ids else meta.db_returning_fields
         statements = compiler.as_sql()
-        if len(statements) != 1:
+        group = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        if len(statements) != 1 or statements[0][0].count(group) != 1:
             raise RuntimeError(f"no multi-row INSERT for {meta.label}")
-        statement, parameters = statements[0]
-        placeholders = statement.count("%s")
-        if placeholders == len(fields) * count and len(parameters) == placeholders:
-            built = (statement, False)
-        elif placeholders == len(fields) and "UNNEST" in statement and count > 1:
-            built = (statement, True)
-        else:
+        single = statements[0][0]
+        if single.count("%s") != len(fields):
             raise RuntimeError(f"no multi-row INSERT for {meta.label}")
-        _multi_row[key] = built
-    return built
+        statement = _multi_row[key] = single.replace(group, ", ".join([group] * count))
+    return statement
 
 
 def _has_save_receivers(model: type[Model]) -> bool:
@@ -384,11 +394,57 @@ def find_rows(
 ) -> list[tuple[Any, ...]]:
     """`find_row` for many values at once: the `fields` of every row whose `column` is one of
     `values`, in one statement."""
+    query = rows_query(model, column, values, fields, using=using)
+    run_together([query], using=using)
+    return query.rows
+
+
+def rows_query(
+    model: type[Model],
+    column: str,
+    values: list[Any],
+    fields: tuple[str, ...],
+    *,
+    using: str = "default",
+) -> "Query":
+    """`find_rows` as a Query, to run with others (`run_together`)."""
     if not values:
-        return []
+        return Query("", [])
     statement = _lookup_statement(model, column, fields, using).replace(
         "= %s", f"IN ({', '.join(['%s'] * len(values))})"
     )
-    with connections[using].cursor() as cursor:
-        cursor.execute(statement, values)
-        return list(cursor.fetchall())
+    return Query(statement, list(values))
+
+
+@dataclass
+class Query:
+    """A read to run with others in one round trip (`run_together`), and its rows once run.
+
+    An empty statement reads nothing (there was nothing to ask). `keys` is for the caller's own
+    book-keeping (what the parameters stand for)."""
+
+    statement: str
+    parameters: list[Any]
+    keys: list[Any] = default(default_factory=list)
+    rows: list[tuple[Any, ...]] = default(default_factory=list)
+    columns: list[str] = default(default_factory=list)
+
+
+def run_together(queries: list[Query], *, using: str = "default") -> None:
+    """Run the queries and keep each one's rows. On PostgreSQL they go in one pipeline: all are
+    sent, with the transaction's BEGIN if it has not started, before any answer is read."""
+    connection = connections[using]
+    live = [query for query in queries if query.statement]
+    pipeline = _pipeline(connection) if len(live) > 1 else None
+    cursors: list[Any] = []
+    try:
+        with transaction.mark_for_rollback_on_error(using), pipeline or nullcontext():
+            for query in live:
+                cursors.append(_bound_cursor(connection))
+                cursors[-1].execute(query.statement, query.parameters)
+            for query, cursor in zip(live, cursors, strict=True):
+                query.rows = list(cursor.fetchall())
+                query.columns = [column[0] for column in cursor.description or ()]
+    finally:
+        for cursor in cursors:
+            cursor.close()

@@ -13,14 +13,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Model
 
 from askonce.accounts.actions import do_get_or_create_contact
 from askonce.accounts.models import Plan, User
-from askonce.accounts.queries import people_looked_up
-from askonce.core.batch import all_or_nothing, insert_row_later, own_savepoint
+from askonce.accounts.queries import people_looked_up, people_query
+from askonce.core.batch import all_or_nothing, ids_query, insert_row_later, own_savepoint
 from askonce.core.errors import DomainError
-from askonce.core.rows import find_row, find_rows
+from askonce.core.rows import Query, find_row, rows_query, run_together
 from askonce.mail import routing
 from askonce.mail.models import InboundMail, Outcome
 from askonce.mail.parsing import ParsedMail, parse_mail
@@ -92,14 +91,16 @@ def do_receive_mails(messages: list[dict[str, Any]]) -> list[Intake | Exception]
             # at the end: one by one instead.
             raise _OneByOne
         with transaction.atomic():
-            known = _earlier_copies(messages)
+            # The batch's reads in one round trip on PostgreSQL: its duplicates, its senders,
+            # and ids drawn ahead for what it may create — a message opens at most one ticket,
+            # with its first message, for at most one new contact.
+            earlier = _earlier_copies(messages)
             senders = [message["parsed"].from_address for message in messages]
-            # A message opens at most one ticket, with its first message, for at most one new
-            # contact: their ids are drawn ahead for the batch (PostgreSQL).
-            ids_for: dict[type[Model], int] = {
-                model: len(messages) for model in (User, Ticket, Message)
-            }
-            with people_looked_up(senders), all_or_nothing(ids_for), mail_sent_together():
+            people = people_query(senders)
+            ids = ids_query({model: len(messages) for model in (User, Ticket, Message)})
+            run_together([earlier, people, ids])
+            known = {row[0]: row[1:] for row in earlier.rows}
+            with people_looked_up(senders, people), all_or_nothing(ids), mail_sent_together():
                 outcomes: list[Intake | Exception] = [
                     do_receive_mail(**message, known_earlier=known) for message in messages
                 ]
@@ -132,16 +133,15 @@ def _refer_to_each_other(messages: list[dict[str, Any]]) -> bool:
     )
 
 
-def _earlier_copies(messages: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
-    """The batch's messages already stored, by dedup key: one query for all of them. Two copies
-    of one message in the batch: the second is written as new and fails on the unique key, and
-    the batch is stored again one by one, where it is found."""
+def _earlier_copies(messages: list[dict[str, Any]]) -> Query:
+    """The query for the batch's messages already stored, by dedup key. Two copies of one
+    message in the batch: the second is written as new and fails on the unique key, and the
+    batch is stored again one by one, where it is found."""
     keys = [
         dedup_key_for(message["parsed"], hashlib.sha256(message["raw"]).hexdigest())
         for message in messages
     ]
-    rows = find_rows(InboundMail, "dedup_key", keys, ("dedup_key", *_EARLIER))
-    return {row[0]: row[1:] for row in rows}
+    return rows_query(InboundMail, "dedup_key", keys, ("dedup_key", *_EARLIER))
 
 
 def do_receive_mail(

@@ -5,7 +5,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from askonce.core.batch import all_or_nothing, insert_row_later, own_savepoint
+from askonce.core.batch import all_or_nothing, ids_query, insert_row_later, own_savepoint
 from askonce.core.events import record_event
 from askonce.core.models import Event
 from askonce.core.rows import insert_rows
@@ -89,7 +89,7 @@ def test_a_row_whose_id_is_needed_gets_it_at_once() -> None:
     """PostgreSQL draws the ids ahead and defers the row; SQLite writes it at once. Either way
     the id is there to use, and the row is stored under it."""
     with transaction.atomic():
-        with all_or_nothing({InboundMail: 2}):
+        with all_or_nothing(ids_query({InboundMail: 2})):
             rows = [
                 insert_row_later(_inbound(f"mid:{index}@ids", index), needs_id=True)
                 for index in range(3)  # one more than drawn: that one goes in at once
