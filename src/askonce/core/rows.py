@@ -16,17 +16,21 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from dataclasses import field as default
+from datetime import datetime
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.db.models import (
     AutoField,
     BigAutoField,
     BooleanField,
     CharField,
+    DateTimeField,
     Field,
     ForeignKey,
     IntegerField,
@@ -219,8 +223,9 @@ def _values(row: Model, prepared: _Prepared, using: str) -> list[Any] | None:
     values = []
     for field, kept_as_is in zip(fields, unchanged, strict=True):
         value = field.pre_save(row, True)
-        if type(value) in kept_as_is:  # what get_db_prep_save would return unchanged
-            values.append(value)
+        kind = type(value)
+        if kind in kept_as_is and (kind is not datetime or value.tzinfo is not None):
+            values.append(value)  # what get_db_prep_save would return unchanged
             continue
         if hasattr(value, "resolve_expression"):  # F(), Now(), DatabaseDefault...
             return None
@@ -326,6 +331,20 @@ def _unchanged_types(field: Field[Any, Any], connection: BaseDatabaseWrapper) ->
             )
             return (int, _NONE) if plain_key else ()
         return ()
+    if (
+        cls.get_db_prep_save is Field.get_db_prep_save
+        and (cls.get_db_prep_value, cls.get_prep_value, cls.to_python)
+        == (
+            DateTimeField.get_db_prep_value,
+            DateTimeField.get_prep_value,
+            DateTimeField.to_python,
+        )
+        and settings.USE_TZ
+        and connection.vendor == "postgresql"
+        and type(connection.ops).adapt_datetimefield_value
+        is PostgresOperations.adapt_datetimefield_value  # returns the datetime as it is
+    ):
+        return (datetime, _NONE)  # aware ones only (_values checks): naive ones are converted
     if cls.get_db_prep_save is not Field.get_db_prep_save or cls.get_db_prep_value not in (
         Field.get_db_prep_value,
         IntegerField.get_db_prep_value,

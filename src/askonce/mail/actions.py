@@ -236,8 +236,10 @@ def _act(inbound: InboundMail, parsed: ParsedMail, route: routing.Route, envelop
 
 
 def _subject(parsed: ParsedMail) -> str:
-    cleaned = "".join(ch for ch in parsed.subject if ch.isprintable()).strip()
-    return cleaned or "(no subject)"
+    subject = parsed.subject
+    if not subject.isprintable():
+        subject = "".join(ch for ch in subject if ch.isprintable())
+    return subject.strip() or "(no subject)"
 
 
 def _threaded_ticket(parsed: ParsedMail) -> Ticket | None:

@@ -1,5 +1,7 @@
 """Prepared INSERTs and look-ups (core/rows.py) behave as the ORM's own."""
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 
 from askonce.core.rows import find_row, insert_row
@@ -28,6 +30,10 @@ def test_find_row_refuses_unknown_columns() -> None:
 
 
 SAMPLES: dict[type, list[object]] = {
+    datetime: [  # aware only: a naive one is never passed through (core/rows.py)
+        datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+        datetime(1999, 1, 1, 0, 0, 0, 1, tzinfo=timezone(timedelta(hours=-5))),
+    ],
     str: ["", "plain", "ünïcödé ✓", "x" * 300],
     int: [0, 7, -3, 2**40],
     bool: [True, False],
@@ -63,8 +69,16 @@ def test_fields_with_their_own_preparing_are_always_prepared() -> None:
 
     from askonce.core.rows import _unchanged_types
 
-    assert _unchanged_types(DateTimeField(), connection) == ()
+    # SQLite stores datetimes as text: always prepared. PostgreSQL takes aware ones as they are.
+    expected = (datetime, type(None)) if connection.vendor == "postgresql" else ()
+    assert _unchanged_types(DateTimeField(), connection) == expected
     assert _unchanged_types(JSONField(), connection) == ()
+
+    class OwnDateTime(DateTimeField):
+        def get_prep_value(self, value):  # type: ignore[no-untyped-def]
+            return value
+
+    assert _unchanged_types(OwnDateTime(), connection) == ()
 
 
 @pytest.mark.django_db
@@ -83,3 +97,18 @@ def test_find_rows_reads_every_match_in_one_statement(django_assert_num_queries)
         )
     assert sorted(found) == [("mid:one", 1), ("mid:two", 1)]
     assert find_rows(InboundMail, "dedup_key", [], ("id",)) == []
+
+
+@pytest.mark.django_db
+def test_a_naive_datetime_is_prepared_as_django_would() -> None:
+    """Aware datetimes pass unprepared where the database takes them as they are; a naive one
+    still goes through Django's preparing, which warns and reads it in the current zone."""
+    from askonce.core.models import Event
+
+    naive = datetime(2026, 11, 27, 10, 0)
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        event = insert_row(
+            Event(occurred_at=naive, verb="test.naive", subject_type="t", subject_id=1)
+        )
+    stored = Event.objects.get(pk=event.pk).occurred_at
+    assert stored.tzinfo is not None and stored.replace(tzinfo=None) == naive  # UTC here
