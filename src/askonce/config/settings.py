@@ -205,9 +205,10 @@ EMERGENCY_ADDRESS = env_str("ASKONCE_EMERGENCY_ADDRESS", f"emergency@{MAIL_DOMAI
 SMTP_BIND = env_str("ASKONCE_SMTP_BIND", "127.0.0.1")
 SMTP_PORT = env_int("ASKONCE_SMTP_PORT", 2525)
 SMTP_MAX_BYTES = env_int("ASKONCE_SMTP_MAX_BYTES", 25 * 1024 * 1024)
-# PostgreSQL only: threads that store batches of incoming mail at once (SQLite has one writer);
-# more than one made batches smaller and shared one interpreter lock: slower (bench/README.md).
-SMTP_DB_WRITERS = max(1, env_int("ASKONCE_SMTP_DB_WRITERS", 1))
+# PostgreSQL only: threads that store batches of incoming mail at once. 0: the thread that reads
+# the SMTP front's requests stores them itself, as on SQLite (one writer); that was fastest on
+# two cores, where writer threads only share one interpreter lock (bench/README.md).
+SMTP_DB_WRITERS = max(0, env_int("ASKONCE_SMTP_DB_WRITERS", 0))
 SMTP_TLS_CERT = env_str("ASKONCE_SMTP_TLS_CERT", "")
 SMTP_TLS_KEY = env_str("ASKONCE_SMTP_TLS_KEY", "")
 # "user:password,user2:password2": relays that must authenticate before sending to us.

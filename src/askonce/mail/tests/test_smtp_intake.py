@@ -322,3 +322,46 @@ def test_every_new_ticket_of_a_batch_is_acknowledged_once(acme, intake, mailbox)
         acknowledgements = mailbox.to(sender)
         assert len(acknowledgements) == 1, sender
         assert "We received your request" in acknowledgements[0].get_payload()
+
+
+def test_writer_threads_store_batches_side_by_side(acme, transactional_db, settings) -> None:
+    """ASKONCE_SMTP_DB_WRITERS on PostgreSQL: batches stored by writer threads, every session
+    answered after its own batch's commit (on SQLite the setting is ignored: one writer)."""
+    import threading
+
+    from django.db import connection
+
+    from askonce.mail.smtp import make_server
+    from askonce.mail.tests.conftest import _free_port
+
+    settings.SMTP_DB_WRITERS = 2
+    port = _free_port()
+    server = make_server("127.0.0.1", port)
+    assert server.writers == (2 if connection.vendor == "postgresql" else 0)
+    server.start()
+    answers: dict[int, object] = {}
+
+    def deliver(index: int) -> None:
+        raw = (
+            f"From: alice@acme.example\r\nTo: support@example.com\r\nSubject: Writer {index}\r\n"
+            f"Message-ID: <writer-{index}@mail.test>\r\n\r\nBody {index}\r\n"
+        ).encode()
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            for attempt in range(2):  # each session sends twice: the same message is one ticket
+                answers[index * 10 + attempt] = client.sendmail(
+                    "alice@acme.example", ["support@example.com"], raw
+                )
+
+    try:
+        threads = [threading.Thread(target=deliver, args=(index,)) for index in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        server.stop()
+    assert len(answers) == 24 and all(answer == {} for answer in answers.values())
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == sorted(
+        f"Writer {index}" for index in range(12)
+    )
+    assert InboundMail.objects.count() == 12
