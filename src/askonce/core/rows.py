@@ -19,12 +19,10 @@ from dataclasses import field as default
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.operations import BaseDatabaseOperations
-from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.db.models import (
     AutoField,
     BigAutoField,
@@ -138,6 +136,8 @@ def _bound_cursor(connection: BaseDatabaseWrapper) -> Any:
     it, so the statements are logged and counted like any other."""
     if connection.vendor != "postgresql":
         return connection.cursor()
+    import psycopg  # here: on SQLite, psycopg is never loaded
+
     connection.ensure_connection()
     raw: Any = psycopg.Cursor(connection.connection)
     if connection.queries_logged:
@@ -341,8 +341,7 @@ def _unchanged_types(field: Field[Any, Any], connection: BaseDatabaseWrapper) ->
         )
         and settings.USE_TZ
         and connection.vendor == "postgresql"
-        and type(connection.ops).adapt_datetimefield_value
-        is PostgresOperations.adapt_datetimefield_value  # returns the datetime as it is
+        and _takes_datetimes_as_they_are(connection)
     ):
         return (datetime, _NONE)  # aware ones only (_values checks): naive ones are converted
     if cls.get_db_prep_save is not Field.get_db_prep_save or cls.get_db_prep_value not in (
@@ -366,6 +365,14 @@ def _unchanged_types(field: Field[Any, Any], connection: BaseDatabaseWrapper) ->
     ):
         return (int, _NONE)
     return ()
+
+
+def _takes_datetimes_as_they_are(connection: BaseDatabaseWrapper) -> bool:
+    # Imported here: on SQLite the PostgreSQL backend (and psycopg) is never loaded.
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    ours = type(connection.ops).adapt_datetimefield_value
+    return ours is DatabaseOperations.adapt_datetimefield_value  # returns the value as it is
 
 
 _lookups: dict[tuple[type[Model], str, tuple[str, ...], str], str] = {}
