@@ -133,13 +133,21 @@ def _bound_cursor(connection: BaseDatabaseWrapper) -> Any:
     every value into the statement's text: for a batch's multi-row INSERTs, one array per
     column, that quoting was the largest part of storing a batch of mail (bench/README.md).
     The server also keeps statements it sees often prepared. Django's wrapper is kept around
-    it, so the statements are logged and counted like any other."""
+    it, so the statements are logged and counted like any other. (Behind a pooler in
+    transaction mode, prepared statements need PgBouncer 1.21 or later.)"""
     if connection.vendor != "postgresql":
         return connection.cursor()
     import psycopg  # here: on SQLite, psycopg is never loaded
 
     connection.ensure_connection()
-    raw: Any = psycopg.Cursor(connection.connection)
+    server = connection.connection
+    if server.prepare_threshold != 0:
+        # Prepared at once: the server plans each of these statements (a batch's INSERTs of
+        # 1 to 64 rows, its look-ups) once per connection, not on every batch. Django's own
+        # statements (client-side binding) are never prepared, so this touches only ours.
+        server.prepare_threshold = 0
+        server.prepared_max = 1000
+    raw: Any = psycopg.Cursor(server)
     if connection.queries_logged:
         return connection.make_debug_cursor(raw)
     return connection.make_cursor(raw)
