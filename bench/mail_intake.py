@@ -10,6 +10,8 @@ Afterwards the tickets are counted: every 250 must be one ticket.
 
     timeout 1800 .venv/bin/python bench/mail_intake.py --db sqlite --n 1000 --runs 3
     timeout 1800 .venv/bin/python bench/mail_intake.py --db pg --n 1000 --runs 3
+    # alternating with the peer (django-helpdesk get_email), ratios round by round:
+    timeout 3600 .venv/bin/python bench/mail_intake.py --db sqlite --n 3000 --runs 5 --with-peers
 """
 
 import argparse
@@ -22,6 +24,7 @@ import threading
 import time
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from instance import ASKONCE, Instance, postgres_settings
 from server import _status_kib
@@ -215,10 +218,21 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--port", type=int, default=8325)
+    parser.add_argument(
+        "--with-peers",
+        action="store_true",
+        help="alternate with django-helpdesk's get_email (../shared/peers, set up): each round "
+        "one peer run, then one run of ours per concurrency; ratios per round",
+    )
     options = parser.parse_args()
     databases = ["sqlite", "pg"] if options.db == "both" else [options.db]
     summary: dict = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     concurrencies = [int(value) for value in options.c.split(",") if value.strip()]
+    if options.with_peers:
+        for database in databases:
+            summary[database] = alternate(database, options.n, concurrencies, options)
+        _save(summary)
+        return
     for database in databases:
         for concurrency in concurrencies:
             runs = [
@@ -242,9 +256,56 @@ def main() -> None:
             )
         if database == "pg":
             summary["postgres"] = postgres_settings()
+    _save(summary)
+
+
+def alternate(database: str, count: int, concurrencies: list[int], options: Any) -> dict:
+    """Rounds of one peer run then one run of ours per concurrency, back to back, so a change in
+    the machine's speed between minutes moves both sides of each round's ratio alike."""
+    import peers
+
+    if not peers.available():
+        raise SystemExit("the peers are not set up: cd ../shared/peers && bash setup.sh")
+    rounds = []
+    for run in range(1, options.runs + 1):
+        peer = peers.email_run(database=database, n=count)
+        ours = {c: run_once(database, count, c, run, options.port + run) for c in concurrencies}
+        ratios = {c: round(ours[c]["messages_per_s"] / peer["msgs_per_s"], 2) for c in ours}
+        rounds.append({"peer": peer, "ours": ours, "ratios": ratios})
+        print(
+            f"round {run} {database}: peer {peer['msgs_per_s']} msgs/s; "
+            + "; ".join(
+                f"c={c} {ours[c]['messages_per_s']} msgs/s ({ratios[c]}x)" for c in concurrencies
+            ),
+            flush=True,
+        )
+    result = {
+        "rounds": rounds,
+        "median_peer_messages_per_s": statistics.median(r["peer"]["msgs_per_s"] for r in rounds),
+    }
+    for c in concurrencies:
+        result[f"c={c}"] = {
+            "median_messages_per_s": statistics.median(
+                r["ours"][c]["messages_per_s"] for r in rounds
+            ),
+            "median_ratio": statistics.median(r["ratios"][c] for r in rounds),
+            "ratios": [r["ratios"][c] for r in rounds],
+            "max_peak_rss_mib": max(r["ours"][c]["peak_rss_mib"] for r in rounds),
+        }
+    print(
+        f"MEDIAN {database} with peers: "
+        + json.dumps({k: v for k, v in result.items() if k != "rounds"}),
+        flush=True,
+    )
+    if database == "pg":
+        result["postgres"] = postgres_settings()
+    return result
+
+
+def _save(summary: dict) -> None:
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    (RESULTS / f"{stamp}-mail.json").write_text(json.dumps(summary, indent=2))
+    (RESULTS / f"{stamp}-mail.json").write_text(json.dumps(summary, indent=2, default=str))
 
 
 if __name__ == "__main__":

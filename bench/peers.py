@@ -70,6 +70,17 @@ def create_run(*, database: str, n: int, concurrency: int, warmup: int) -> dict:
     return outcome
 
 
+def email_run(*, database: str, n: int) -> dict:
+    """One run of the peers' bench_email.py: django-helpdesk's get_email on a local folder."""
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    lines = _run(
+        "bench_email.py", ["--db", database, "--n", str(n), "--runs", "1"], database, timeout=1200
+    )
+    outcome = json.loads(next(line for line in lines if line.startswith('{"run"')))
+    outcome["started_at"] = started_at
+    return outcome
+
+
 class _GunicornCpu(threading.Thread):
     """Cumulative CPU of the peers' gunicorn processes, every 0.1 s, remembered after they exit.
 
