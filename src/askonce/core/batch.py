@@ -12,9 +12,14 @@ Inside `all_or_nothing()`:
   is then tried the safe way, where they open theirs;
 - rows that nothing else in the batch refers to by id (events, the kept raw mail, queued mail)
   go in with `insert_row_later`: they are written together, one INSERT per model, when the
-  block ends, before the commit.
+  block ends, before the commit;
+- on PostgreSQL, rows whose ids are needed at once (a new ticket's, for its first message) get
+  ids drawn ahead from their sequences (`ids_query`) and are deferred too, so a batch's
+  INSERTs all go to the server in one pipeline, whatever the batch's size;
+- `with_the_rows(call)` runs `call` as those rows are written (the delivery task's INSERT
+  joins their pipeline), and `rows_waiting(model)` lets a read count rows not written yet.
 
-Outside it, both behave as usual: a savepoint, and an INSERT at once.
+Outside it, all behave as usual: a savepoint, an INSERT at once, a call at once.
 """
 
 from collections.abc import Callable, Iterator
