@@ -306,7 +306,7 @@ def measure(size: int, rounds: int) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
-    from askonce.search.actions import IndexedDocument, do_index_documents, do_optimize_index
+    from askonce.search.actions import do_index_documents, do_optimize_index
     from askonce.search.queries import Audience, search_documents
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -314,20 +314,7 @@ def measure(size: int, rounds: int) -> dict:
     queries = build_queries(corpus)
     started = time.perf_counter()
     articles = [article(corpus, number) for number in range(size)]
-    documents = [
-        IndexedDocument(
-            kind="article",
-            ref_id=item.ref_id,
-            title=item.title,
-            body=item.body,
-            url=f"/help/articles/{item.ref_id}",
-            visibility=item.visibility,
-            organization_id=item.organization_id,
-            category=item.category,
-            popularity=item.popularity,
-        )
-        for item in articles
-    ]
+    documents = [indexed_article(item, item.organization_id) for item in articles]
     generated_s = time.perf_counter() - started
     words = sum(len(item.body.split()) for item in articles)
     _log(f"{size:,} documents generated in {generated_s:.1f} s, {words / size:.0f} words each")

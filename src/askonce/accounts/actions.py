@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from askonce.accounts.models import ApiToken, Organization, OrganizationDomain, Plan, User
 from askonce.accounts.queries import (
-    forget_absent_person,
     forget_cached_tokens,
     forget_organizations,
     known_person,
@@ -146,10 +145,7 @@ def do_get_or_create_contact(*, email: str, full_name: str = "") -> tuple[User, 
         if raced is None:
             raise
         return raced, False
-    if own_savepoint():
-        forget_absent_person(email)  # a batch that found them unknown asks the database again
-    else:
-        remember_person_in_batch(contact)  # all or nothing: written only as the batch ends
+    remember_person_in_batch(contact)  # a batch that looked them up as unknown finds them now
     transaction.on_commit(lambda: remember_person(contact))  # their next ticket needs no look-up
     return contact, True
 

@@ -88,17 +88,17 @@ def people_query(emails: Iterable[str]) -> Query:
 
 @contextmanager
 def people_looked_up(emails: Iterable[str], query: Query | None = None) -> Iterator[None]:
-    """For a batch that will ask `known_person` about each of these (normalized) addresses:
-    one query for all of them (`query`, from `people_query`, if the caller ran it already).
-    Those found are cached as usual; those not found are answered None without a query inside
-    the block, until `forget_absent_person` (a contact just created) sends that address back to
-    the database."""
+    """For an all-or-nothing batch (core/batch.py) that will ask `known_person` about each of
+    these addresses: one query for all of them (`query`, from `people_query`, if the caller ran
+    it already). Those found are cached as usual; those not found are answered None without a
+    query inside the block, and contacts created in it (`remember_person_in_batch`) as
+    created. Not for a loop of savepoints: a contact whose savepoint rolled back would still be
+    answered."""
     if query is None:
         query = people_query(emails)
         run_together([query])
     found: set[str] = set()
-    for row in query.rows:
-        user = _with_organization(_user_from_row(query.columns, row))
+    for user in _people(query):
         remember_person(user)
         found.add(user.email)
     absent = set(query.keys) - found
@@ -110,16 +110,10 @@ def people_looked_up(emails: Iterable[str], query: Query | None = None) -> Itera
         _looked_up.reset(token)
 
 
-def forget_absent_person(email: str) -> None:
-    """A contact was just created: the batch's look-up asks the database about them again."""
-    looked_up = _looked_up.get()
-    if looked_up is not None:
-        looked_up.absent.discard(email)
-
-
 def remember_person_in_batch(user: User) -> None:
-    """A contact created in an all-or-nothing batch, whose row is written only as it ends: the
-    batch's next mail from them finds them here (the whole batch is undone if it fails)."""
+    """A contact created inside `people_looked_up`: the batch's next mail from them finds them
+    here, also when an all-or-nothing batch writes the row only as it ends (and the whole
+    batch is undone if it fails)."""
     looked_up = _looked_up.get()
     if looked_up is not None:
         looked_up.created[user.email] = user
@@ -127,7 +121,7 @@ def remember_person_in_batch(user: User) -> None:
 
 def remember_person(user: User) -> None:
     """Cache a person just created, so their next ticket or mail needs no look-up."""
-    _person_cache.get(user.email, lambda: user)
+    _person_cache.put(user.email, user)
 
 
 _PERSON_BY_EMAIL = 'SELECT * FROM "accounts_user" WHERE "email" = %s'
@@ -137,19 +131,23 @@ _PEOPLE_BY_EMAIL = 'SELECT * FROM "accounts_user" WHERE "email" IN ({})'
 def _load_person(email: str) -> User | None:
     # One fixed statement: the ORM would build a select_related query anew on every call (about
     # 1 ms of Python, most of a new requester's cost); the organization comes from its cache.
-    with connection.cursor() as cursor:
-        cursor.execute(_PERSON_BY_EMAIL, [email])
-        row = cursor.fetchone()
-        columns = [column[0] for column in cursor.description] if row else []
-    return _with_organization(_user_from_row(columns, row)) if row else None
+    query = Query(_PERSON_BY_EMAIL, [email])
+    run_together([query])
+    people = _people(query)
+    return people[0] if people else None
 
 
-def _with_organization(user: User) -> User:
-    if user.organization_id is not None:
-        organization = organization_by_id(user.organization_id)
-        if organization is not None:
-            user.organization = organization
-    return user
+def _people(query: Query) -> list[User]:
+    """The users a `SELECT *` on accounts_user read, each with its organization (cached)."""
+    people = []
+    for row in query.rows:
+        user = _user_from_row(query.columns, row)
+        if user.organization_id is not None:
+            organization = organization_by_id(user.organization_id)
+            if organization is not None:
+                user.organization = organization
+        people.append(user)
+    return people
 
 
 def _user_from_row(columns: list[str], row: tuple[Any, ...]) -> User:

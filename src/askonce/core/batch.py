@@ -35,7 +35,8 @@ from askonce.core.rows import Query, insert_row, insert_rows_together, run_toget
 
 @dataclass
 class _Batch:
-    rows: list[tuple[Model, bool]] = field(default_factory=list)  # (row, skip_own_save)
+    # Deferred rows by model and `skip_own_save`, as they will be written.
+    rows: dict[tuple[type[Model], bool], list[Model]] = field(default_factory=dict)
     calls: list[Callable[[], None]] = field(default_factory=list)
     ids: dict[type[Model], list[int]] = field(default_factory=dict)  # drawn ahead, per model
 
@@ -67,16 +68,13 @@ def all_or_nothing(ids: Query | None = None) -> Iterator[None]:
         yield
     finally:
         _batch.reset(token)
-    groups: dict[tuple[type[Model], bool], list[Model]] = {}
-    for row, skip_own_save in batch.rows:
-        groups.setdefault((type(row), skip_own_save), []).append(row)
 
     def run_calls() -> None:
         for call in batch.calls:
             call()
 
     insert_rows_together(
-        [(rows, skip_own_save) for (_, skip_own_save), rows in groups.items()],
+        [(rows, skip_own_save) for (_, skip_own_save), rows in batch.rows.items()],
         then=run_calls if batch.calls else None,
     )
 
@@ -120,7 +118,7 @@ def insert_row_later[M: Model](row: M, *, needs_id: bool = False, skip_own_save:
         if not ids:
             return insert_row(row, skip_own_save=skip_own_save)
         row.pk = ids.pop()
-    batch.rows.append((row, skip_own_save))
+    batch.rows.setdefault((type(row), skip_own_save), []).append(row)
     return row
 
 
@@ -138,4 +136,6 @@ def rows_waiting[M: Model](model: type[M]) -> list[M]:
     """The rows of `model` deferred in the enclosing batch and not written yet (none outside
     one): a read that must see the batch's own changes adds them."""
     batch = _batch.get()
-    return [row for row, _ in batch.rows if type(row) is model] if batch else []  # type: ignore[misc]
+    if batch is None:
+        return []
+    return [*batch.rows.get((model, False), []), *batch.rows.get((model, True), [])]  # type: ignore[list-item]

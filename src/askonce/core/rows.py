@@ -65,22 +65,12 @@ def insert_row[M: Model](
         row.save(force_insert=True, using=using)
         return row
     connection = connections[using]
-    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(using), _bound_cursor(connection) as cursor:
         cursor.execute(prepared[0], values)
         if prepared[3]:
             row.pk = cursor.fetchone()[0]
     _saved(row, using)
     return row
-
-
-def insert_rows[M: Model](rows: list[M], *, using: str = "default") -> list[M]:
-    """INSERT new rows of one model as `insert_row` does each, in one statement, and set their
-    ids (where the database returns the ids of a multi-row INSERT: PostgreSQL, SQLite 3.35+).
-
-    Rows `insert_row` would hand to `save()` still go one by one.
-    """
-    insert_rows_together([(rows, False)], using=using)
-    return rows
 
 
 def insert_rows_together(
@@ -89,9 +79,11 @@ def insert_rows_together(
     using: str = "default",
     then: Callable[[], None] | None = None,
 ) -> None:
-    """`insert_rows` for several models' rows (a list per model, with `skip_own_save` as for
-    `insert_row`), then `then()` if given. Rows whose ids are set already (drawn ahead from the
-    table's sequence) go in with them.
+    """INSERT new rows as `insert_row` does each, one statement per model (a list of rows per
+    model, with `skip_own_save` as for `insert_row`), and set their ids (the database returns a
+    multi-row INSERT's ids in order: PostgreSQL, SQLite 3.35+); then `then()` if given. Rows
+    whose ids are set already (drawn ahead from the table's sequence) go in with them; rows
+    `insert_row` would hand to `save()` still go one by one.
 
     On PostgreSQL the statements go in one pipeline: all are sent before any answer is read, so
     the whole lot costs one round trip instead of one per model. `then` runs inside it: its own
@@ -128,13 +120,13 @@ def insert_rows_together(
 
 
 def _bound_cursor(connection: BaseDatabaseWrapper) -> Any:
-    """A cursor for the batch statements of this module. On PostgreSQL, psycopg's own cursor
-    with the values bound by the server, not Django's (psycopg's ClientCursor), which writes
-    every value into the statement's text: for a batch's multi-row INSERTs, one array per
-    column, that quoting was the largest part of storing a batch of mail (bench/README.md).
-    The server also keeps statements it sees often prepared. Django's wrapper is kept around
-    it, so the statements are logged and counted like any other. (Behind a pooler in
-    transaction mode, prepared statements need PgBouncer 1.21 or later.)"""
+    """A cursor for this module's fixed statements. On PostgreSQL, psycopg's own cursor with
+    the values bound by the server, not Django's (psycopg's ClientCursor), which writes every
+    value into the statement's text: for a batch's multi-row INSERTs that quoting was the
+    largest part of storing a batch of mail (bench/README.md). The statements are prepared on
+    the server at first use. Django's wrapper is kept around it, so the statements are logged
+    and counted like any other. (Behind a pooler in transaction mode, prepared statements need
+    PgBouncer 1.21 or later.)"""
     if connection.vendor != "postgresql":
         return connection.cursor()
     import psycopg  # here: on SQLite, psycopg is never loaded
@@ -142,9 +134,10 @@ def _bound_cursor(connection: BaseDatabaseWrapper) -> Any:
     connection.ensure_connection()
     server = connection.connection
     if server.prepare_threshold != 0:
-        # Prepared at once: the server plans each of these statements (a batch's INSERTs of
-        # 1 to 64 rows, its look-ups) once per connection, not on every batch. Django's own
-        # statements (client-side binding) are never prepared, so this touches only ours.
+        # Prepared at once: the server plans each of these statements (a row's INSERT, a
+        # batch's INSERTs of 1 to 64 rows, the look-ups) once per connection, not on every
+        # use. Django's own statements (client-side binding) are never prepared, so this
+        # touches only ours.
         server.prepare_threshold = 0
         server.prepared_max = 1000
     raw: Any = psycopg.Cursor(server)
@@ -263,16 +256,9 @@ def _multi_row_statement(model: type[Model], using: str, count: int, with_ids: b
         fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
         if with_ids:
             fields.append(meta.auto_field)  # type: ignore[arg-type]
-        query = InsertQuery(model)
-        query.insert_values(fields, [model(pk=0)])
-        compiler = query.get_compiler(using=using)
-        compiler.returning_fields = None if with_ids else meta.db_returning_fields
-        statements = compiler.as_sql()
+        single = _insert_sql(model, fields, None if with_ids else meta.db_returning_fields, using)
         group = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        if len(statements) != 1 or statements[0][0].count(group) != 1:
-            raise RuntimeError(f"no multi-row INSERT for {meta.label}")
-        single = statements[0][0]
-        if single.count("%s") != len(fields):
+        if single is None or single.count(group) != 1:
             raise RuntimeError(f"no multi-row INSERT for {meta.label}")
         statement = _multi_row[key] = single.replace(group, ", ".join([group] * count))
     return statement
@@ -302,18 +288,29 @@ def _build_statement(model: type[Model], using: str, skip_own_save: bool) -> _Pr
         return None
     if any(hasattr(field, "get_placeholder") for field in fields):
         return None
+    statement = _insert_sql(model, fields, returning or None, using)
+    if statement is None:
+        return None
+    unchanged = [_unchanged_types(field, connection) for field in fields]
+    return statement, fields, unchanged, returns_id
+
+
+def _insert_sql(
+    model: type[Model], fields: list[Field[Any, Any]], returning: Any, using: str
+) -> str | None:
+    """Django's own INSERT of one row of `model` with a %s for each field; None if Django
+    writes it any other way (more statements, placeholders of its own)."""
     query = InsertQuery(model)
-    query.insert_values(fields, [model()])
+    query.insert_values(fields, [model(pk=0)])
     compiler = query.get_compiler(using=using)
-    compiler.returning_fields = returning or None
+    compiler.returning_fields = returning
     statements = compiler.as_sql()
     if len(statements) != 1:
         return None
     statement, parameters = statements[0]
     if statement.count("%s") != len(fields) or len(parameters) != len(fields):
         return None
-    unchanged = [_unchanged_types(field, connection) for field in fields]
-    return statement, fields, unchanged, returns_id
+    return str(statement)
 
 
 _NONE = type(None)
@@ -387,7 +384,8 @@ _lookups: dict[tuple[type[Model], str, tuple[str, ...], str], str] = {}
 
 
 def _lookup_statement(model: type[Model], column: str, fields: tuple[str, ...], using: str) -> str:
-    """SELECT `fields` FROM the model's table WHERE `column` = %s, built once."""
+    """SELECT `fields` FROM the model's table WHERE `column`, built once; callers add the
+    comparison."""
     key = (model, column, fields, using)
     statement = _lookups.get(key)
     if statement is None:
@@ -398,7 +396,7 @@ def _lookup_statement(model: type[Model], column: str, fields: tuple[str, ...], 
             raise ValueError(f"{meta.label} has no column among {column!r}, {fields!r}")
         statement = _lookups[key] = (
             f"SELECT {', '.join(map(quote, fields))} FROM {quote(meta.db_table)} "  # noqa: S608
-            f"WHERE {quote(column)} = %s"
+            f"WHERE {quote(column)}"
         )
     return statement
 
@@ -412,25 +410,11 @@ def find_row(
     statement per model, as `insert_row` does for INSERTs, where `.filter().values_list().first()`
     would build the query anew (about 0.3 ms of Python) to read one indexed row.
     """
-    statement = _lookup_statement(model, column, fields, using) + " LIMIT 1"
-    with connections[using].cursor() as cursor:
+    statement = _lookup_statement(model, column, fields, using) + " = %s LIMIT 1"
+    connection = connections[using]
+    with _bound_cursor(connection) as cursor:
         cursor.execute(statement, [value])
         return cursor.fetchone()
-
-
-def find_rows(
-    model: type[Model],
-    column: str,
-    values: list[Any],
-    fields: tuple[str, ...],
-    *,
-    using: str = "default",
-) -> list[tuple[Any, ...]]:
-    """`find_row` for many values at once: the `fields` of every row whose `column` is one of
-    `values`, in one statement."""
-    query = rows_query(model, column, values, fields, using=using)
-    run_together([query], using=using)
-    return query.rows
 
 
 def rows_query(
@@ -441,12 +425,12 @@ def rows_query(
     *,
     using: str = "default",
 ) -> "Query":
-    """`find_rows` as a Query, to run with others (`run_together`)."""
+    """The `fields` of every row whose `column` is one of `values`, as a Query to run with
+    others (`run_together`): `find_row` for many values in one statement."""
     if not values:
         return Query("", [])
-    statement = _lookup_statement(model, column, fields, using).replace(
-        "= %s", f"IN ({', '.join(['%s'] * len(values))})"
-    )
+    placeholders = ", ".join(["%s"] * len(values))
+    statement = f"{_lookup_statement(model, column, fields, using)} IN ({placeholders})"
     return Query(statement, list(values))
 
 

@@ -82,9 +82,11 @@ def do_receive_mails(messages: list[dict[str, Any]]) -> list[Intake | Exception]
     again message by message, each in its own savepoint, so a bad message fails alone. If the
     commit fails, nothing of the batch is stored, and every message gets that error.
     """
-    for message in messages:
+    for message in messages:  # parsed and hashed once, whichever way the batch is stored
         if message.get("parsed") is None:
             message["parsed"] = parse_mail(message["raw"])
+        if message.get("sha256") is None:
+            message["sha256"] = hashlib.sha256(message["raw"]).hexdigest()
     try:
         if _refer_to_each_other(messages):
             # The later one threads to the earlier one's row, which all or nothing writes only
@@ -137,10 +139,7 @@ def _earlier_copies(messages: list[dict[str, Any]]) -> Query:
     """The query for the batch's messages already stored, by dedup key. Two copies of one
     message in the batch: the second is written as new and fails on the unique key, and the
     batch is stored again one by one, where it is found."""
-    keys = [
-        dedup_key_for(message["parsed"], hashlib.sha256(message["raw"]).hexdigest())
-        for message in messages
-    ]
+    keys = [dedup_key_for(message["parsed"], message["sha256"]) for message in messages]
     return rows_query(InboundMail, "dedup_key", keys, ("dedup_key", *_EARLIER))
 
 
@@ -151,17 +150,20 @@ def do_receive_mail(
     recipients: list[str],
     channel: str,
     parsed: ParsedMail | None = None,
+    sha256: str | None = None,
     known_earlier: dict[str, tuple[Any, ...]] | None = None,
 ) -> Intake:
     """Store and act on one message. Idempotent: the same message again changes nothing.
 
-    `parsed` is `parse_mail(raw)` when the caller has it already (the SMTP server parses in a
-    process of its own); `known_earlier`, the stored messages among a batch's, when the caller
-    looked them up for all at once (`do_receive_mails`)."""
+    `parsed` is `parse_mail(raw)` and `sha256` the hex SHA-256 of `raw` when the caller has
+    them already (the SMTP server parses in a process of its own); `known_earlier`, the stored
+    messages among a batch's, when the caller looked them up for all at once
+    (`do_receive_mails`)."""
     routes = [route for route in map(routing.route_for, recipients) if route is not None]
     if not routes:
         raise MailRejected(550, f"5.1.1 No mailbox here for {', '.join(recipients)}")
-    sha256 = hashlib.sha256(raw).hexdigest()
+    if sha256 is None:
+        sha256 = hashlib.sha256(raw).hexdigest()
     if parsed is None:
         parsed = parse_mail(raw)
     dedup_key = dedup_key_for(parsed, sha256)

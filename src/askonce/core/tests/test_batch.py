@@ -8,7 +8,7 @@ from django.utils import timezone
 from askonce.core.batch import all_or_nothing, ids_query, insert_row_later, own_savepoint
 from askonce.core.events import record_event
 from askonce.core.models import Event
-from askonce.core.rows import insert_rows
+from askonce.core.rows import insert_rows_together
 from askonce.mail.models import InboundMail
 
 
@@ -19,10 +19,10 @@ def _inbound(key: str, size: int) -> InboundMail:
 
 
 @pytest.mark.django_db
-def test_insert_rows_writes_every_row_in_one_statement_and_sets_each_id() -> None:
+def test_insert_rows_together_writes_every_row_in_one_statement_and_sets_each_id() -> None:
     rows = [_inbound(f"mid:{index}@rows", index) for index in range(7)]
     with CaptureQueriesContext(connection) as statements:
-        insert_rows(rows)
+        insert_rows_together([(rows, False)])
     assert len(statements.captured_queries) == 1
     for row in rows:  # each id is its own row's, in order
         assert InboundMail.objects.get(pk=row.pk).size == int(row.dedup_key[4:].split("@")[0])
@@ -30,7 +30,7 @@ def test_insert_rows_writes_every_row_in_one_statement_and_sets_each_id() -> Non
 
 
 @pytest.mark.django_db
-def test_insert_rows_keeps_json_and_nulls() -> None:
+def test_insert_rows_together_keeps_json_and_nulls() -> None:
     now = timezone.now()
     events = [
         Event(
@@ -47,14 +47,16 @@ def test_insert_rows_keeps_json_and_nulls() -> None:
             occurred_at=now, verb="test.rows", subject_type="t", subject_id=9, actor=None, data={}
         )
     )
-    insert_rows(events)
+    insert_rows_together([(events, False)])
     stored = {event.subject_id: event.data for event in Event.objects.filter(verb="test.rows")}
     assert stored == {0: {"n": [0, "é"]}, 1: {"n": [1, "é"]}, 2: {"n": [2, "é"]}, 9: {}}
 
 
-def test_insert_rows_takes_one_model_at_a_time() -> None:
+def test_insert_rows_together_takes_one_model_at_a_time() -> None:
     with pytest.raises(ValueError, match="one model"):
-        insert_rows([_inbound("mid:a", 1), Event(verb="x", subject_type="t", subject_id=1)])
+        insert_rows_together(
+            [([_inbound("mid:a", 1), Event(verb="x", subject_type="t", subject_id=1)], False)]
+        )
 
 
 @pytest.mark.django_db

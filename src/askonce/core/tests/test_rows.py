@@ -82,8 +82,8 @@ def test_fields_with_their_own_preparing_are_always_prepared() -> None:
 
 
 @pytest.mark.django_db
-def test_find_rows_reads_every_match_in_one_statement(django_assert_num_queries) -> None:
-    from askonce.core.rows import find_rows
+def test_rows_query_reads_every_match_in_one_statement(django_assert_num_queries) -> None:
+    from askonce.core.rows import rows_query, run_together
 
     for key in ("mid:one", "mid:two"):
         insert_row(
@@ -91,12 +91,17 @@ def test_find_rows_reads_every_match_in_one_statement(django_assert_num_queries)
                 channel="smtp", dedup_key=key, sha256="0" * 64, size=1, outcome="loop", raw=b"x"
             )
         )
+    query = rows_query(
+        InboundMail, "dedup_key", ["mid:one", "mid:none", "mid:two"], ("dedup_key", "size")
+    )
     with django_assert_num_queries(1):
-        found = find_rows(
-            InboundMail, "dedup_key", ["mid:one", "mid:none", "mid:two"], ("dedup_key", "size")
-        )
-    assert sorted(found) == [("mid:one", 1), ("mid:two", 1)]
-    assert find_rows(InboundMail, "dedup_key", [], ("id",)) == []
+        run_together([query])
+    assert sorted(query.rows) == [("mid:one", 1), ("mid:two", 1)]
+    assert query.columns == ["dedup_key", "size"]
+    empty = rows_query(InboundMail, "dedup_key", [], ("id",))
+    with django_assert_num_queries(0):
+        run_together([empty])
+    assert empty.rows == []
 
 
 @pytest.mark.django_db
